@@ -1,0 +1,55 @@
+/**
+ * Validation at the boundary with zod: the first issue becomes an `InvalidInputError`
+ * that names the field path and echoes the offending value.
+ */
+import { z } from 'zod';
+import { GovernorError, InvalidInputError } from './errors.js';
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function joinPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const k of path) {
+    if (typeof k === 'number') out += `[${k}]`;
+    else out += out === '' ? String(k) : `.${String(k)}`;
+  }
+  return out === '' ? 'value' : out;
+}
+
+/** Parse `value` with `schema`; on failure throw an `InvalidInputError` for the first issue, under `field`. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, field: string): z.output<S> {
+  let r: ReturnType<S['safeParse']>;
+  try {
+    r = schema.safeParse(value) as ReturnType<S['safeParse']>;
+  } catch (e) {
+    // Our own refinements throw InvalidInputError with a precise field; let it through.
+    if (e instanceof GovernorError) throw e;
+    throw e;
+  }
+  if (r.success) return r.data as z.output<S>;
+  const issue = r.error.issues[0] as z.core.$ZodIssue;
+  const path = issue.path as PropertyKey[];
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] as string;
+    throw new InvalidInputError(joinPath(field, [...path, key]), 'is not a known option', valueAt(value, [...path, key]));
+  }
+  throw new InvalidInputError(joinPath(field, path), lowerFirst(issue.message), valueAt(value, path));
+}
+
+function lowerFirst(s: string): string {
+  const m = s.replace(/^Invalid input: /, '');
+  return `must be valid: ${m.charAt(0).toLowerCase()}${m.slice(1)}`;
+}
+
+/** A zod schema for money inputs: a Decimal, a decimal string or a finite number. */
+export const moneyInput = z.custom<import('decimal.js').Decimal | string | number>(
+  (v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || (v !== null && typeof v === 'object' && (v as { constructor?: { name?: string } }).constructor?.name === 'Decimal'),
+  { message: 'Expected a Decimal, a decimal string or a finite number' },
+);

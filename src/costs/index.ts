@@ -1,0 +1,1 @@
+export { PriceTable, type ModelPrice, type TokenUsage } from './price-table.js';

@@ -1,0 +1,107 @@
+/**
+ * A reservation: the estimate held on every limit of a call until it is settled at the
+ * actual usage, released, or its lease runs out. `guard()` handles one for you; streams
+ * and callbacks use `gov.reserve()` and settle it themselves.
+ */
+import type { Decimal } from 'decimal.js';
+import { GovernorError } from '../core/errors.js';
+import type { Scope } from '../core/scope.js';
+import type { LedgerEntry } from '../storage/store.js';
+import type { UsageReport } from './request.js';
+
+/** What a settle charged. */
+export interface SettleResult {
+  /** Money charged, in `currency`. */
+  readonly cost: Decimal;
+  readonly currency: string;
+  /** Usage per meter, as decimal strings. */
+  readonly usage: { readonly [meter: string]: string };
+  /** True when some figure was taken from the estimate rather than reported. */
+  readonly estimated: boolean;
+  /** True when the lease had already expired: the usage still counts, but nothing was held any more. */
+  readonly leaseExpired: boolean;
+  readonly durationMs: number;
+  readonly entry: LedgerEntry;
+}
+
+/** How a reservation reaches back into the pipeline. */
+export interface ReservationOwner {
+  settleReservation(r: Reservation, usage: UsageReport | undefined, status: 'ok' | 'error', error?: unknown): Promise<SettleResult>;
+  releaseReservation(r: Reservation, error?: unknown): Promise<boolean>;
+  validateReport(r: Reservation, usage: UsageReport, field: string): void;
+}
+
+/** An open reservation. Also the context object a guarded function receives. */
+export class Reservation {
+  /** Units reported so far (last value per meter wins), or undefined when nothing was reported. */
+  reported: Map<string, bigint> | undefined;
+  reportedModel: string | undefined;
+  private state: 'open' | 'settling' | 'closed' = 'open';
+
+  constructor(
+    private readonly owner: ReservationOwner,
+    /** The reservation id (also the ledger entry id). */
+    readonly id: string,
+    /** The scope of the call. */
+    readonly scope: Scope,
+    /** Epoch ms when the hold expires by itself. */
+    readonly expiresAt: number,
+    /** The call's abort signal, if any. */
+    readonly signal: AbortSignal | undefined,
+    /** Internal: the prepared request and admission data. */
+    readonly internal: unknown,
+  ) {}
+
+  /** True until settled or released. */
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  /**
+   * Report usage so far (cumulative figures: the last value reported per meter wins).
+   * Validated at once: bad figures throw `invalid_input` here, and nothing is recorded.
+   */
+  report(usage: UsageReport): void {
+    this.assertOpen('report');
+    this.owner.validateReport(this, usage, 'usage');
+  }
+
+  /** Commit at the actual usage (the reported figures merged with `usage`), release the rest, write the ledger. */
+  settle(usage?: UsageReport): Promise<SettleResult> {
+    try {
+      this.assertOpen('settle');
+      if (usage !== undefined) this.owner.validateReport(this, usage, 'usage');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.state = 'settling';
+    return this.owner.settleReservation(this, undefined, 'ok').finally(() => {
+      this.state = 'closed';
+    });
+  }
+
+  /** Release the hold without charging (reported usage, if any, is still charged: it was spent). */
+  release(): Promise<boolean> {
+    if (this.state !== 'open') return Promise.resolve(false);
+    this.state = 'settling';
+    return this.owner.releaseReservation(this).finally(() => {
+      this.state = 'closed';
+    });
+  }
+
+  /** Internal: mark closed by the pipeline (guard's failure path). */
+  fail(error: unknown): Promise<unknown> {
+    if (this.state !== 'open') return Promise.resolve(undefined);
+    this.state = 'settling';
+    const p = this.reported !== undefined ? this.owner.settleReservation(this, undefined, 'error', error) : this.owner.releaseReservation(this, error);
+    return p.finally(() => {
+      this.state = 'closed';
+    });
+  }
+
+  private assertOpen(what: string): void {
+    if (this.state !== 'open') {
+      throw new GovernorError('reservation_closed', `reservation_closed: cannot ${what} reservation ${this.id}: it is already settled or released`);
+    }
+  }
+}

@@ -1,0 +1,831 @@
+/**
+ * `createGovernor()`: wires the rooms together and runs the one admission pipeline that
+ * every governed operation goes through:
+ *
+ *   validate → admit (rate limits → quotas → budgets, one atomic store reserve, all or
+ *   none) → run → settle (actual usage → price → commit → ledger → threshold events)
+ *   → on throw: release (or charge what was reported), record the failure, rethrow.
+ */
+import { z } from 'zod';
+import {
+  BudgetExceededError,
+  formatUnits,
+  GovernorError,
+  InvalidInputError,
+  LimitExceededError,
+  MeterRegistry,
+  parseDuration,
+  parseInput,
+  RateLimitedError,
+  StoreUnavailableError,
+  systemClock,
+  TypedEvents,
+  unitsToDecimal,
+  validateId,
+  type Clock,
+  type Duration,
+  type MoneyInput,
+  type Scope,
+} from './core/index.js';
+import { PriceTable, type ModelPrice } from './costs/index.js';
+import {
+  budgetToLimit,
+  compileLimit,
+  LimitRegistry,
+  prepareRequest,
+  prepareScope,
+  Reservation,
+  usageUnits,
+  type BudgetSpec,
+  type CompiledLimit,
+  type GovernorEvents,
+  type GuardRequest,
+  type LimitSpec,
+  type Plan,
+  type PlanCounter,
+  type PreparedRequest,
+  type ReservationOwner,
+  type SettleResult,
+  type UsageReport,
+} from './engine/index.js';
+import {
+  MemoryStore,
+  type CounterItem,
+  type LedgerEntry,
+  type LedgerPage,
+  type LedgerQuery,
+  type ReserveFailure,
+  type ReserveResult,
+  type Store,
+  type WindowAdjustment,
+  type WindowItem,
+} from './storage/index.js';
+
+/** Options of {@link createGovernor}. Every field is optional. */
+export interface GovernorOptions {
+  /** Where counters, reservations and the ledger live (default: a new `MemoryStore` on `clock`). */
+  store?: Store;
+  /** Time source (default: the system clock). Tests pass a `ManualClock`. */
+  clock?: Clock;
+  /** Currency of costs and of every budget (default `'USD'`). */
+  currency?: string;
+  /** How long a reservation holds before it expires on its own (default `'10m'`). */
+  leaseMs?: Duration;
+  /** User meters, e.g. `{ screenshots: { kind: 'count' } }`. */
+  meters?: Record<string, { kind?: 'count' | 'quantity'; scale?: number }>;
+  /** Prices per million tokens by model, used to price token estimates and usage. */
+  pricing?: { models?: Record<string, ModelPrice> };
+  /** Money budgets to set at start. */
+  budgets?: BudgetSpec[];
+  /** Limits (quotas, rate limits, any meter) to set at start. */
+  limits?: LimitSpec[];
+}
+
+/** Who changed a limit and why: recorded in the audit trail. */
+export interface ChangeOptions {
+  readonly reason?: string;
+  readonly actor?: string;
+}
+
+/** A limit as set, in plain JSON. */
+export interface LimitInfo {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly meter: string;
+  readonly max: string;
+  readonly enforcement: 'hard' | 'soft';
+  readonly period: 'total' | 'day' | 'week' | 'month';
+  readonly timeZone: string;
+  readonly windowMs: number | undefined;
+  readonly thresholds: readonly number[];
+  readonly currency: string | undefined;
+}
+
+/** Where one limit stands for a scope. Amounts are `Decimal` in the meter's unit. */
+export interface LimitStatus {
+  readonly limit: string;
+  readonly meter: string;
+  readonly scope: Scope;
+  readonly enforcement: 'hard' | 'soft';
+  readonly max: import('decimal.js').Decimal;
+  /** Committed usage in the current period or window. */
+  readonly used: import('decimal.js').Decimal;
+  /** Held by open reservations. */
+  readonly held: import('decimal.js').Decimal;
+  /** `max - used - held`, never negative. */
+  readonly remaining: import('decimal.js').Decimal;
+  /** `used / max × 100`, two decimals. */
+  readonly usagePercent: number;
+  /** The highest threshold reached, if any. */
+  readonly thresholdReached: number | undefined;
+  readonly isOver: boolean;
+  readonly currency: string | undefined;
+  /** The current calendar period, if the limit has one. */
+  readonly period: { readonly id: string; readonly startMs: number; readonly endMs: number } | undefined;
+  readonly windowMs: number | undefined;
+}
+
+/** The answer of {@link Governor.check}: a refusal is data here, not a throw. */
+export type AdmissionCheck =
+  | { readonly allowed: true }
+  | {
+      readonly allowed: false;
+      readonly code: string;
+      readonly error: GovernorError;
+      readonly retryAfterMs: number | undefined;
+    };
+
+/** The context a guarded function receives: report usage, read the signal. */
+export type GuardContext = Reservation;
+
+interface Admission {
+  readonly p: PreparedRequest;
+  readonly plan: Plan;
+  readonly now: number;
+  readonly started: number;
+  /** The plan counters that were reserved, in reserve order. */
+  readonly counters: readonly PlanCounter[];
+  /** Counter keys as of admission (the period instance is fixed when the call is admitted). */
+  readonly keys: readonly string[];
+  readonly periods: readonly (string | undefined)[];
+  readonly expires: readonly (number | undefined)[];
+  readonly amounts: readonly bigint[];
+  readonly windowWeights: readonly number[];
+}
+
+const optionsSchema = z
+  .object({
+    store: z.custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).reserve === 'function', {
+      message: 'Expected a Store (an object with reserve, commit, release, ...)',
+    }).optional(),
+    clock: z.custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', {
+      message: 'Expected a Clock (an object with now, monotonic and sleep)',
+    }).optional(),
+    currency: z.string().regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD').optional(),
+    leaseMs: z.union([z.number(), z.string()]).optional(),
+    meters: z.record(z.string(), z.object({ kind: z.enum(['count', 'quantity']).optional(), scale: z.number().optional() }).strict()).optional(),
+    pricing: z.object({ models: z.record(z.string(), z.unknown()).optional() }).strict().optional(),
+    budgets: z.array(z.unknown()).optional(),
+    limits: z.array(z.unknown()).optional(),
+  })
+  .strict();
+
+const PROCESS_PREFIX = globalThis.crypto.randomUUID().slice(0, 8);
+
+/** The governor: admits, runs and settles governed calls against limits kept in a store. */
+export class Governor implements ReservationOwner {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly currency: string;
+  readonly prices: PriceTable;
+  readonly meters: MeterRegistry;
+  private readonly events: TypedEvents<GovernorEvents>;
+  private readonly registry = new LimitRegistry();
+  private readonly leaseMs: number;
+  private readonly idPrefix: string;
+  private seq = 0;
+
+  constructor(options: GovernorOptions = {}) {
+    const o = parseInput(optionsSchema, options, 'options');
+    this.clock = o.clock ?? systemClock;
+    this.store = o.store ?? new MemoryStore({ clock: this.clock });
+    this.currency = o.currency ?? 'USD';
+    this.leaseMs = o.leaseMs === undefined ? 600_000 : parseDuration(o.leaseMs, 'options.leaseMs');
+    this.meters = new MeterRegistry(o.meters);
+    this.prices = new PriceTable((o.pricing?.models ?? {}) as Record<string, ModelPrice>, 'options.pricing.models');
+    this.events = new TypedEvents<GovernorEvents>((error, event) => {
+      if (event !== 'listener.error') this.events.emit('listener.error', { event, error });
+    });
+    this.idPrefix = `${PROCESS_PREFIX}-`;
+    // Compile everything before setting anything, so a bad entry leaves no half-configured governor.
+    const compiled = [
+      ...(o.budgets ?? []).map((b, i) => this.compile(budgetToLimit(b, `options.budgets[${i}]`), `options.budgets[${i}]`)),
+      ...(o.limits ?? []).map((l, i) => this.compile(l, `options.limits[${i}]`)),
+    ];
+    const ids = new Set<string>();
+    for (const l of compiled) {
+      if (ids.has(l.id)) throw new InvalidInputError('options.limits', 'must not set two limits with the same id', l.id);
+      ids.add(l.id);
+    }
+    for (const l of compiled) this.install(l, { reason: 'initial configuration' });
+  }
+
+  // ---- events -------------------------------------------------------------------
+
+  /** Subscribe to an event; returns a disposer. A throwing listener never breaks a call. */
+  on<K extends keyof GovernorEvents>(event: K, listener: (payload: GovernorEvents[K]) => unknown): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Subscribe for one event; returns a disposer. */
+  once<K extends keyof GovernorEvents>(event: K, listener: (payload: GovernorEvents[K]) => unknown): () => void {
+    return this.events.once(event, listener);
+  }
+
+  /** Resolve with the next payload of `event`. */
+  next<K extends keyof GovernorEvents>(event: K, signal?: AbortSignal): Promise<GovernorEvents[K]> {
+    return this.events.next(event, signal);
+  }
+
+  /** Internal: emit an event (used by the rooms the governor wires). */
+  emit<K extends keyof GovernorEvents>(event: K, payload: GovernorEvents[K]): void {
+    this.events.emit(event, payload);
+  }
+
+  // ---- limits -------------------------------------------------------------------
+
+  /** Set (or replace, by id) a limit on any meter. Returns the limit as set. */
+  setLimit(spec: LimitSpec, change: ChangeOptions = {}): LimitInfo {
+    return info(this.install(this.compile(spec, 'limit'), change));
+  }
+
+  /** Set (or replace, by id) a money budget: a `cost` limit. Returns the limit as set. */
+  setBudget(spec: BudgetSpec, change: ChangeOptions = {}): LimitInfo {
+    return info(this.install(this.compile(budgetToLimit(spec, 'budget'), 'budget'), change));
+  }
+
+  /** Remove a limit; its counters stay in the store. True when it existed. */
+  removeLimit(id: string, change: ChangeOptions = {}): boolean {
+    validateId(id, 'id');
+    const old = this.registry.remove(id);
+    if (old === undefined) return false;
+    this.audit(old, undefined, change);
+    return true;
+  }
+
+  /** The limit with this id, or undefined. */
+  getLimit(id: string): LimitInfo | undefined {
+    const l = this.registry.get(id);
+    return l === undefined ? undefined : info(l);
+  }
+
+  /** Every limit in force. */
+  listLimits(): LimitInfo[] {
+    return this.registry.all().map(info);
+  }
+
+  /** Set or replace the prices of a model (per million tokens). */
+  setPrice(model: string, price: ModelPrice): void {
+    validateId(model, 'model');
+    this.prices.set(model, price, `price`);
+  }
+
+  private compile(spec: unknown, field: string): CompiledLimit {
+    return compileLimit(spec, field, this.meters, this.currency);
+  }
+
+  private install(limit: CompiledLimit, change: ChangeOptions): CompiledLimit {
+    const old = this.registry.set(limit);
+    this.audit(old, limit, change);
+    return limit;
+  }
+
+  private audit(before: CompiledLimit | undefined, after: CompiledLimit | undefined, change: ChangeOptions): void {
+    const l = (after ?? before) as CompiledLimit;
+    if (before !== undefined && after !== undefined && before.max === after.max && change.reason === undefined) return;
+    const b = before?.max;
+    const a = after?.max;
+    const scale = l.def.scale;
+    const reason = change.reason ?? (before === undefined ? 'set' : after === undefined ? 'removed' : 'updated');
+    const at = this.clock.now();
+    const payload = {
+      limit: l.id,
+      meter: l.meter,
+      scope: l.pattern,
+      before: b === undefined ? null : formatUnits(b, scale),
+      after: a === undefined ? null : formatUnits(a, scale),
+      delta: formatUnits((a ?? 0n) - (b ?? 0n), scale),
+      reason,
+      actor: change.actor,
+      currency: l.currency,
+      at,
+    };
+    this.events.emit('budget.changed', payload);
+    const entry: LedgerEntry = {
+      id: this.nextId(),
+      at,
+      kind: 'budget.changed',
+      status: 'ok',
+      scope: l.pattern,
+      usage: {},
+      cost: '0',
+      currency: l.currency ?? this.currency,
+      data: payload,
+    };
+    void this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
+  }
+
+  // ---- the pipeline ---------------------------------------------------------------
+
+  /**
+   * Run `fn` as a governed call: admit it against every limit of its scope (throwing a
+   * typed refusal, with nothing charged, if any hard limit would be passed), run it,
+   * and settle at the usage it reported (`ctx.report`, `request.usageOf`) or, for
+   * meters it did not report, at the estimate. If `fn` throws, the hold is released
+   * (reported usage is still charged) and the error is rethrown.
+   */
+  guard<T>(request: GuardRequest<T>, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
+    let p: PreparedRequest;
+    try {
+      p = this.prepare(request);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const admitted = this.admit(p);
+    return admitted instanceof Promise ? admitted.then((r) => this.run(r, p, fn)) : this.run(admitted, p, fn);
+  }
+
+  /** A governed version of `fn`: each call is guarded with the request `requestFor(...args)` builds. */
+  wrap<A extends unknown[], T>(
+    fn: (...args: A) => T | PromiseLike<T>,
+    requestFor: GuardRequest<T> | ((...args: A) => GuardRequest<T>),
+  ): (...args: A) => Promise<T> {
+    if (typeof fn !== 'function') throw new InvalidInputError('fn', 'must be a function', fn);
+    if (typeof requestFor !== 'function' && (requestFor === null || typeof requestFor !== 'object')) {
+      throw new InvalidInputError('requestFor', 'must be a request or a function returning one', requestFor);
+    }
+    return (...args: A) => {
+      let req: GuardRequest<T>;
+      try {
+        req = typeof requestFor === 'function' ? requestFor(...args) : requestFor;
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return this.guard(req, () => fn(...args));
+    };
+  }
+
+  /**
+   * Admit a call and hold its estimate; settle or release the returned reservation
+   * yourself (streams, callbacks). An unsettled reservation expires after its lease.
+   */
+  async reserve(request: GuardRequest): Promise<Reservation> {
+    const p = this.prepare(request);
+    const r = await this.admit(p);
+    if (r instanceof GovernorError) throw r;
+    return r;
+  }
+
+  /** Would this call be admitted now? Checks every limit without holding or recording anything. */
+  async check(request: GuardRequest): Promise<AdmissionCheck> {
+    const p = this.prepare(request);
+    const a = this.buildAdmission(p);
+    const res = await this.guardStore('reserve', () => this.store.reserve(this.reserveRequest(a, undefined, true)));
+    if (res.ok) return { allowed: true };
+    const error = this.refusal(a, res.failure);
+    return { allowed: false, code: error.code, error, retryAfterMs: (error as LimitExceededError).retryAfterMs };
+  }
+
+  private prepare(request: GuardRequest<never>): PreparedRequest {
+    const p = prepareRequest(request, this.meters, this.leaseMs);
+    if (!p.estimate.has('cost') && p.model !== undefined) {
+      const est = this.prices.estimate(p.model, p.estimate.get('inputTokens') ?? 0n, p.estimate.get('outputTokens') ?? 0n);
+      if (est !== undefined && (p.estimate.has('inputTokens') || p.estimate.has('outputTokens'))) p.estimate.set('cost', est);
+    }
+    return p;
+  }
+
+  private buildAdmission(p: PreparedRequest): Admission {
+    const now = this.clock.now();
+    const plan = this.registry.plan(p.scope, p.scopeKey);
+    const counters: PlanCounter[] = [];
+    const keys: string[] = [];
+    const periods: (string | undefined)[] = [];
+    const expires: (number | undefined)[] = [];
+    const amounts: bigint[] = [];
+    for (const c of plan.counters) {
+      const amount = p.estimate.get(c.meter) ?? 0n;
+      // A meter the call does not use is not checked, except money: an exhausted hard budget refuses every call.
+      if (amount === 0n && c.meter !== 'cost') continue;
+      if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
+      counters.push(c);
+      keys.push(c.key);
+      periods.push(c.tracker === undefined ? undefined : c.periodId);
+      expires.push(c.expiresAt);
+      amounts.push(amount);
+    }
+    const windowWeights = plan.windows.map((w) => Number(p.estimate.get(w.meter) ?? 0n));
+    return { p, plan, now, started: this.clock.monotonic(), counters, keys, periods, expires, amounts, windowWeights };
+  }
+
+  private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
+    const items: CounterItem[] = [];
+    for (let i = 0; i < a.counters.length; i++) {
+      items.push({ key: a.keys[i] as string, amount: a.amounts[i] as bigint, cap: (a.counters[i] as PlanCounter).cap, expiresAt: a.expires[i] });
+    }
+    let windows: WindowItem[] | undefined;
+    if (a.plan.windows.length > 0) {
+      windows = a.plan.windows.map((w, i) => ({ key: w.key, windowMs: w.windowMs, limit: w.max, weight: a.windowWeights[i] as number, buckets: w.buckets }));
+    }
+    return { id, counters: items, windows, leaseMs: a.p.leaseMs, dryRun };
+  }
+
+  private admit(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
+    const a = this.buildAdmission(p);
+    const id = this.nextId();
+    let res: ReserveResult | Promise<ReserveResult>;
+    try {
+      res = this.store.reserve(this.reserveRequest(a, id, false));
+    } catch (e) {
+      return this.storeFailure('reserve', e);
+    }
+    if (res instanceof Promise) {
+      return res.then(
+        (r) => this.admitted(a, id, r),
+        (e: unknown) => this.storeFailure('reserve', e),
+      );
+    }
+    return this.admitted(a, id, res);
+  }
+
+  private admitted(a: Admission, id: string, res: ReserveResult): Reservation | GovernorError {
+    if (res.ok) return new Reservation(this, id, a.p.scope, res.expiresAt, a.p.signal, a);
+    const error = this.refusal(a, res.failure);
+    this.recordRefusal(a, id, error, res.failure);
+    return error;
+  }
+
+  private async run<T>(r: Reservation | GovernorError, p: PreparedRequest, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
+    if (r instanceof GovernorError) throw r;
+    let result: T;
+    try {
+      result = await fn(r);
+      if (p.usageOf !== undefined && r.open) {
+        const u = (p.usageOf as (x: T) => UsageReport | undefined)(result);
+        if (u !== undefined) r.report(u);
+      }
+    } catch (e) {
+      await r.fail(e);
+      throw e;
+    }
+    if (r.open) await r.settle();
+    return result;
+  }
+
+  private refusal(a: Admission, f: ReserveFailure): GovernorError {
+    if (f.type === 'window') {
+      const w = a.plan.windows[f.index]!;
+      const d = {
+        limit: w.limit.id,
+        meter: w.meter,
+        scope: w.scopeKey,
+        requested: String(a.windowWeights[f.index]),
+        available: String(Math.max(0, w.max - f.count)),
+        max: String(w.max),
+      };
+      return f.retryAfterMs === null
+        ? new LimitExceededError('rate_limited', { ...d, retryAfterMs: undefined })
+        : new RateLimitedError({ ...d, retryAfterMs: f.retryAfterMs });
+    }
+    const c = a.counters[f.index]!;
+    const l = c.capLimit as CompiledLimit;
+    const scale = l.def.scale;
+    const free = l.max - f.used - f.held;
+    const d = {
+      limit: l.id,
+      meter: c.meter,
+      scope: c.scopeKey,
+      requested: formatUnits(a.amounts[f.index]!, scale),
+      available: formatUnits(free > 0n ? free : 0n, scale),
+      max: formatUnits(l.max, scale),
+      retryAfterMs: c.tracker === undefined ? undefined : Math.max(1, c.periodEnd - a.now),
+    };
+    if (l.def.kind === 'money') return new BudgetExceededError({ ...d, currency: l.currency ?? this.currency });
+    return new LimitExceededError(l.def.refusalCode as GovernorError['code'], d);
+  }
+
+  private recordRefusal(a: Admission, id: string, error: GovernorError, f: ReserveFailure): void {
+    const e = error as LimitExceededError;
+    const at = a.now;
+    if (this.events.has('violation')) {
+      const c = f.type === 'counter' ? a.counters[f.index] : undefined;
+      const w = f.type === 'window' ? a.plan.windows[f.index] : undefined;
+      this.events.emit('violation', {
+        type: 'refused',
+        code: e.code,
+        limit: e.limit,
+        meter: e.meter,
+        scope: (c ?? w)?.scope ?? a.p.scope,
+        requested: e.requested,
+        available: e.available,
+        used: f.type === 'window' ? String(f.count) : formatUnits(f.used, c?.capLimit?.def.scale ?? 0),
+        max: e.max,
+        retryAfterMs: e.retryAfterMs,
+        period: f.type === 'counter' ? a.periods[f.index] : undefined,
+        at,
+      });
+    }
+    const entry: LedgerEntry = {
+      id,
+      at,
+      kind: 'call',
+      status: 'refused',
+      scope: a.p.scope,
+      name: a.p.name,
+      provider: a.p.provider,
+      model: a.p.model,
+      usage: {},
+      cost: '0',
+      currency: this.currency,
+      code: e.code,
+      message: e.message,
+      data: a.p.metadata,
+    };
+    void this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
+  }
+
+  // ---- settling (ReservationOwner) -----------------------------------------------------
+
+  /** Internal: validate a usage report and merge it into the reservation (all or nothing). */
+  validateReport(r: Reservation, usage: UsageReport, field: string): void {
+    const units = new Map<string, bigint>();
+    const model = usageUnits(usage, field, this.meters, units);
+    if (r.reported === undefined) r.reported = units;
+    else for (const [k, v] of units) r.reported.set(k, v);
+    if (model !== undefined) r.reportedModel = model;
+  }
+
+  /** Internal: commit a reservation at its actual usage. */
+  async settleReservation(r: Reservation, _usage: UsageReport | undefined, status: 'ok' | 'error', error?: unknown): Promise<SettleResult> {
+    const a = r.internal as Admission;
+    const reported = r.reported ?? new Map<string, bigint>();
+    const model = r.reportedModel ?? a.p.model;
+    let estimated = false;
+    const actual = (meter: string): bigint => {
+      const v = reported.get(meter);
+      if (v !== undefined) return v;
+      const e = a.p.estimate.get(meter);
+      if (e === undefined || e === 0n) return 0n;
+      if (meter !== 'requests' && meter !== 'llmCalls' && meter !== 'toolCalls' && meter !== 'agentHops' && meter !== 'iterations') estimated = true;
+      return e;
+    };
+    let costUnits = reported.get('cost');
+    if (costUnits === undefined && model !== undefined && (reported.has('inputTokens') || reported.has('outputTokens'))) {
+      costUnits = this.prices.cost(model, {
+        inputTokens: reported.get('inputTokens') ?? 0n,
+        outputTokens: reported.get('outputTokens') ?? 0n,
+        cachedInputTokens: reported.get('cachedInputTokens') ?? 0n,
+        cacheWriteTokens: reported.get('cacheWriteTokens') ?? 0n,
+        reasoningTokens: reported.get('reasoningTokens') ?? 0n,
+      });
+    }
+    if (costUnits === undefined) costUnits = actual('cost');
+    const usageOut: Record<string, string> = {};
+    for (const k of a.p.estimate.keys()) if (k !== 'cost') usageOut[k] = formatUnits(actual(k), this.meters.get(k, k).scale);
+    for (const [k, v] of reported) if (k !== 'cost') usageOut[k] = formatUnits(v, this.meters.get(k, k).scale);
+    const costText = formatUnits(costUnits);
+    const durationMs = this.clock.monotonic() - a.started;
+    const at = this.clock.now();
+    const entry: LedgerEntry = {
+      id: r.id,
+      at,
+      kind: 'call',
+      status,
+      scope: a.p.scope,
+      name: a.p.name,
+      provider: a.p.provider,
+      model,
+      usage: usageOut,
+      cost: costText,
+      currency: this.currency,
+      estimated,
+      durationMs,
+      code: error === undefined ? undefined : errorCode(error),
+      message: error === undefined ? undefined : errorMessage(error),
+      data: a.p.metadata,
+    };
+    const commitCounters: { key: string; amount: bigint; expiresAt: number | undefined }[] = [];
+    const committed: number[] = [];
+    const amounts: bigint[] = [];
+    for (let i = 0; i < a.counters.length; i++) {
+      const c = a.counters[i] as PlanCounter;
+      const amount = c.meter === 'cost' ? costUnits : actual(c.meter);
+      if (amount === 0n) continue;
+      commitCounters.push({ key: a.keys[i] as string, amount, expiresAt: a.expires[i] });
+      committed.push(i);
+      amounts.push(amount);
+    }
+    const windows: WindowAdjustment[] = [];
+    for (let i = 0; i < a.plan.windows.length; i++) {
+      const w = a.plan.windows[i]!;
+      const delta = Number(w.meter === 'cost' ? costUnits : actual(w.meter)) - (a.windowWeights[i] as number);
+      if (delta !== 0) windows.push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, delta, at: a.now });
+    }
+    const res = await this.guardStore('commit', () => this.store.commit({ id: r.id, counters: commitCounters, windows, ledger: entry }));
+    for (let j = 0; j < committed.length; j++) {
+      const i = committed[j] as number;
+      this.thresholds(a.counters[i] as PlanCounter, a.periods[i], amounts[j] as bigint, res.used[j] as bigint, at);
+    }
+    if (this.events.has('usage')) {
+      this.events.emit('usage', {
+        reservationId: r.id,
+        scope: a.p.scope,
+        status,
+        usage: usageOut,
+        cost: costText,
+        currency: this.currency,
+        estimated,
+        durationMs,
+        entry,
+        at,
+      });
+    }
+    return { cost: unitsToDecimal(costUnits), currency: this.currency, usage: usageOut, estimated, leaseExpired: !res.found, durationMs, entry };
+  }
+
+  /** Internal: release a reservation without charging, recording the failure if there was one. */
+  async releaseReservation(r: Reservation, error?: unknown): Promise<boolean> {
+    const a = r.internal as Admission;
+    const found = await this.guardStore('release', () => this.store.release(r.id));
+    const entry: LedgerEntry = {
+      id: r.id,
+      at: this.clock.now(),
+      kind: 'call',
+      status: error === undefined ? 'released' : 'error',
+      scope: a.p.scope,
+      name: a.p.name,
+      provider: a.p.provider,
+      model: a.p.model,
+      usage: {},
+      cost: '0',
+      currency: this.currency,
+      durationMs: this.clock.monotonic() - a.started,
+      code: error === undefined ? undefined : errorCode(error),
+      message: error === undefined ? undefined : errorMessage(error),
+      data: a.p.metadata,
+    };
+    await this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
+    return found;
+  }
+
+  private thresholds(c: PlanCounter, period: string | undefined, amount: bigint, used: bigint, at: number): void {
+    const before = used - amount;
+    for (const l of c.limits) {
+      const units = l.thresholdUnits;
+      for (let i = 0; i < units.length; i++) {
+        const t = units[i] as bigint;
+        if (before < t && used >= t && t > 0n) {
+          this.events.emit('warning', {
+            limit: l.id,
+            meter: l.meter,
+            scope: c.scope,
+            used: formatUnits(used, l.def.scale),
+            max: formatUnits(l.max, l.def.scale),
+            threshold: l.thresholds[i] as number,
+            enforcement: l.hard ? 'hard' : 'soft',
+            period,
+            currency: l.currency,
+            at,
+          });
+        }
+      }
+      if (l.hard && used > l.max && before <= l.max) {
+        this.events.emit('violation', {
+          type: 'exceeded',
+          code: l.def.refusalCode,
+          limit: l.id,
+          meter: l.meter,
+          scope: c.scope,
+          requested: formatUnits(amount, l.def.scale),
+          available: '0',
+          used: formatUnits(used, l.def.scale),
+          max: formatUnits(l.max, l.def.scale),
+          retryAfterMs: undefined,
+          period,
+          at,
+        });
+      }
+    }
+  }
+
+  // ---- reading --------------------------------------------------------------------------
+
+  /** Where every limit that applies to calls on `scope` stands now. */
+  async getStatus(scope: Scope): Promise<LimitStatus[]> {
+    const { scope: s, key } = prepareScope(scope, 'scope');
+    const plan = this.registry.plan(s, key);
+    const now = this.clock.now();
+    for (const c of plan.counters) if (c.tracker !== undefined) refreshPeriod(c, now);
+    const states = await this.guardStore('read', () => this.store.read(plan.counters.map((c) => c.key)));
+    const wins = await this.guardStore('readWindows', () =>
+      this.store.readWindows(plan.windows.map((w) => ({ key: w.key, windowMs: w.windowMs, limit: w.max, buckets: w.buckets }))),
+    );
+    const out: LimitStatus[] = [];
+    plan.counters.forEach((c, i) => {
+      const st = states[i]!;
+      for (const l of c.limits) {
+        out.push(status(l, c.scope, st.used, st.held, c.tracker === undefined ? undefined : c.tracker.at(now)));
+      }
+    });
+    plan.windows.forEach((w, i) => {
+      out.push(status(w.limit, w.scope, BigInt(wins[i]!.count), 0n, undefined));
+    });
+    return out;
+  }
+
+  /** Read the ledger, oldest first, a page at a time. */
+  async queryLedger(query: LedgerQuery = {}): Promise<LedgerPage> {
+    if (query.scope !== undefined) prepareScope(query.scope, 'query.scope');
+    return this.guardStore('queryLedger', () => this.store.queryLedger(query));
+  }
+
+  /** Stop: remove listeners and close the store. */
+  async close(): Promise<void> {
+    this.events.clear();
+    await this.store.close();
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private nextId(): string {
+    return this.idPrefix + (++this.seq).toString(36);
+  }
+
+  private storeFailure(operation: string, e: unknown): never {
+    if (e instanceof GovernorError) throw e;
+    this.events.emit('store.error', { operation, error: e, at: this.clock.now() });
+    throw new StoreUnavailableError(operation, e);
+  }
+
+  private async guardStore<T>(operation: string, f: () => T | Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      return this.storeFailure(operation, e);
+    }
+  }
+}
+
+function refreshPeriod(c: PlanCounter, now: number): void {
+  const inst = (c.tracker as NonNullable<PlanCounter['tracker']>).at(now);
+  if (inst.id === c.periodId) return;
+  c.periodId = inst.id;
+  c.key = `${c.base}@${inst.id}`;
+  c.periodStart = inst.startMs;
+  c.periodEnd = inst.endMs;
+  // Keep a finished period readable for one more period, then let the store drop it.
+  c.expiresAt = inst.endMs + (inst.endMs - inst.startMs);
+}
+
+function status(
+  l: CompiledLimit,
+  scope: Scope,
+  used: bigint,
+  held: bigint,
+  period: { id: string; startMs: number; endMs: number } | undefined,
+): LimitStatus {
+  const scale = l.def.scale;
+  const free = l.max - used - held;
+  let reached: number | undefined;
+  l.thresholdUnits.forEach((t, i) => {
+    if (used >= t) reached = l.thresholds[i];
+  });
+  return {
+    limit: l.id,
+    meter: l.meter,
+    scope,
+    enforcement: l.hard ? 'hard' : 'soft',
+    max: unitsToDecimal(l.max, scale),
+    used: unitsToDecimal(used, scale),
+    held: unitsToDecimal(held, scale),
+    remaining: unitsToDecimal(free > 0n ? free : 0n, scale),
+    usagePercent: l.max === 0n ? (used > 0n ? Infinity : 0) : Number((used * 10_000n) / l.max) / 100,
+    thresholdReached: reached,
+    isOver: used > l.max,
+    currency: l.currency,
+    period,
+    windowMs: l.windowMs,
+  };
+}
+
+function info(l: CompiledLimit): LimitInfo {
+  return {
+    id: l.id,
+    scope: l.pattern,
+    meter: l.meter,
+    max: formatUnits(l.max, l.def.scale),
+    enforcement: l.hard ? 'hard' : 'soft',
+    period: l.period,
+    timeZone: l.timeZone,
+    windowMs: l.windowMs,
+    thresholds: l.thresholds,
+    currency: l.currency,
+  };
+}
+
+function errorCode(e: unknown): string {
+  if (e instanceof GovernorError) return e.code;
+  if (e instanceof Error) return e.name;
+  return typeof e;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Create a governor. See {@link GovernorOptions}; every option is optional. */
+export function createGovernor(options: GovernorOptions = {}): Governor {
+  return new Governor(options);
+}
+
+export type { MoneyInput };

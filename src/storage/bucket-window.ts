@@ -1,0 +1,113 @@
+/**
+ * A bucketed sliding window (the seed's `SlidingWindow` algorithm): the window is split
+ * into `buckets` equal buckets; the count is the sum of the current bucket and the
+ * `buckets - 1` before it, so it can overstate the true sliding count by at most one
+ * bucket's worth (hits in the oldest, partly expired bucket), never understate it.
+ */
+import { InvalidInputError } from '../core/errors.js';
+
+/** Default number of buckets per window, as in the seed. */
+export const DEFAULT_BUCKETS = 10;
+
+/** Bucketed sliding-window counter. */
+export class BucketWindow {
+  readonly windowMs: number;
+  readonly buckets: number;
+  readonly bucketMs: number;
+  /** Index (time / bucketMs) of the newest bucket written. */
+  private last = -Infinity;
+  private readonly counts: Float64Array;
+  total = 0;
+
+  constructor(windowMs: number, buckets: number | undefined, field = 'window') {
+    const n = BucketWindow.validate(windowMs, buckets, field);
+    this.windowMs = windowMs;
+    this.buckets = n;
+    this.bucketMs = windowMs / n;
+    this.counts = new Float64Array(n);
+  }
+
+  /** Validate a window shape; returns the bucket count. */
+  static validate(windowMs: number, buckets: number | undefined, field: string): number {
+    const n = buckets ?? DEFAULT_BUCKETS;
+    if (!Number.isSafeInteger(n) || n < 1 || n > 3600) throw new InvalidInputError(`${field}.buckets`, 'must be an integer from 1 to 3600', buckets);
+    if (!Number.isSafeInteger(windowMs) || windowMs < n || windowMs % n !== 0) {
+      throw new InvalidInputError(`${field}.windowMs`, `must be a whole number of ms divisible by the bucket count ${n}`, windowMs);
+    }
+    return n;
+  }
+
+  /** Refuse a second definition of the same key with another shape. */
+  assertShape(windowMs: number, buckets: number | undefined, field: string): void {
+    if (windowMs !== this.windowMs || (buckets ?? DEFAULT_BUCKETS) !== this.buckets) {
+      throw new InvalidInputError(`${field}.windowMs`, `does not match the existing window of ${this.windowMs} ms in ${this.buckets} buckets`, windowMs);
+    }
+  }
+
+  private advance(now: number): number {
+    const idx = Math.floor(now / this.bucketMs);
+    if (idx > this.last) {
+      const n = this.buckets;
+      if (idx - this.last >= n) {
+        this.counts.fill(0);
+        this.total = 0;
+      } else {
+        for (let b = this.last + 1; b <= idx; b++) {
+          const slot = b % n;
+          this.total -= this.counts[slot]!;
+          this.counts[slot] = 0;
+        }
+      }
+      this.last = idx;
+    }
+    return idx;
+  }
+
+  /** Weight counted in the window at `now`. */
+  count(now: number): number {
+    this.advance(now);
+    return this.total;
+  }
+
+  /** Record `weight` at `now`; returns the new count. */
+  add(now: number, weight: number): number {
+    const idx = this.advance(now);
+    this.counts[idx % this.buckets]! += weight;
+    this.total += weight;
+    return this.total;
+  }
+
+  /** Correct a hit made at `at` by `delta` (bucket floors at 0); ignored once that bucket left the window. */
+  adjust(now: number, at: number, delta: number): void {
+    const idx = this.advance(now);
+    const b = Math.floor(at / this.bucketMs);
+    if (b > idx || b <= idx - this.buckets) return;
+    const slot = b % this.buckets;
+    const before = this.counts[slot]!;
+    const after = Math.max(0, before + delta);
+    this.counts[slot] = after;
+    this.total += after - before;
+  }
+
+  /**
+   * Ms from `now` until `weight` more fits under `limit` as the oldest buckets leave the
+   * window; 0 if it fits now; `null` if it never can (weight > limit).
+   */
+  timeUntilFits(now: number, limit: number, weight: number): number | null {
+    if (weight > limit) return null;
+    const idx = this.advance(now);
+    let count = this.total;
+    if (count + weight <= limit) return 0;
+    const n = this.buckets;
+    for (let b = idx - n + 1; b <= idx; b++) {
+      count -= this.counts[((b % n) + n) % n]!;
+      if (count + weight <= limit) return Math.max(1, (b + n) * this.bucketMs - now);
+    }
+    return Math.max(1, (idx + n) * this.bucketMs - now);
+  }
+
+  /** True when nothing in the window is still counted at `now`. */
+  idleAt(now: number): boolean {
+    return Math.floor(now / this.bucketMs) - this.last >= this.buckets || this.total <= 0;
+  }
+}

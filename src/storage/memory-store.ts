@@ -1,0 +1,384 @@
+/**
+ * The in-memory store: the default, and the one to use in unit tests. Every primitive
+ * runs synchronously, so the hot path never waits on a microtask. No timer per key or
+ * per reservation: leases expire from a heap checked on each operation, and idle keys
+ * are swept in small batches as operations go by.
+ */
+import { systemClock, type Clock } from '../core/clock.js';
+import { InvalidInputError } from '../core/errors.js';
+import { scopeMatches } from '../core/scope.js';
+import { MinHeap } from './heap.js';
+import type {
+  CommitRequest,
+  CommitResult,
+  CounterState,
+  LedgerEntry,
+  LedgerPage,
+  LedgerQuery,
+  ReserveRequest,
+  ReserveResult,
+  Store,
+  VersionedValue,
+  WindowAdjustment,
+  WindowState,
+} from './store.js';
+import { BucketWindow } from './bucket-window.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Clock for leases, windows and expiry (default: the system clock). */
+  clock?: Clock;
+  /** Most ledger entries kept; the oldest are dropped first (default 100,000). */
+  maxLedgerEntries?: number;
+}
+
+interface Counter {
+  used: bigint;
+  held: bigint;
+  /** Epoch ms after which the idle counter may be dropped; Infinity keeps it. */
+  expiresAt: number;
+}
+
+interface Hold {
+  readonly key: string;
+  readonly counter: Counter;
+  readonly amount: bigint;
+}
+
+interface Reservation {
+  readonly id: string;
+  readonly at: number;
+  readonly holds: Hold[];
+  done: boolean;
+}
+
+const SWEEP_EVERY = 256;
+const SWEEP_BATCH = 64;
+
+/** The default store: process-local, synchronous, bounded memory. */
+export class MemoryStore implements Store {
+  private readonly clock: Clock;
+  private readonly counters = new Map<string, Counter>();
+  private readonly windows = new Map<string, BucketWindow>();
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly leases = new MinHeap<Reservation>();
+  private deadLeases = 0;
+  private readonly values = new Map<string, VersionedValue>();
+  private readonly ledger: (LedgerEntry | undefined)[];
+  private ledgerStart = 0; // sequence number of the oldest kept entry
+  private ledgerCount = 0; // entries ever appended
+  private readonly maxLedger: number;
+  private ops = 0;
+  private counterSweep: Iterator<[string, Counter]> | undefined;
+  private windowSweep: Iterator<[string, BucketWindow]> | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    const max = options.maxLedgerEntries ?? 100_000;
+    if (!Number.isSafeInteger(max) || max < 1) throw new InvalidInputError('maxLedgerEntries', 'must be a positive integer', max);
+    this.maxLedger = max;
+    this.ledger = [];
+  }
+
+  /** Number of live counters, windows and reservations (for tests and memory checks). */
+  get size(): { counters: number; windows: number; reservations: number; ledger: number } {
+    return {
+      counters: this.counters.size,
+      windows: this.windows.size,
+      reservations: this.reservations.size,
+      ledger: this.ledgerCount - this.ledgerStart,
+    };
+  }
+
+  reserve(req: ReserveRequest): ReserveResult {
+    const now = this.tick();
+    const items = req.counters;
+    const wins = req.windows;
+    if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs)) throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
+    let counts: number[] = EMPTY;
+    if (wins !== undefined && wins.length > 0) {
+      counts = [];
+      for (let i = 0; i < wins.length; i++) {
+        const w = wins[i]!;
+        if (!(w.weight >= 0) || !Number.isFinite(w.weight)) throw new InvalidInputError(`windows[${i}].weight`, 'must be a finite number >= 0', w.weight);
+        BucketWindow.validate(w.windowMs, w.buckets, `windows[${i}]`);
+      }
+      for (let i = 0; i < wins.length; i++) {
+        const w = wins[i]!;
+        const win = this.windowFor(w.key, w.windowMs, w.buckets, `windows[${i}]`);
+        const count = win.count(now);
+        if (count + w.weight > w.limit || (w.weight === 0 && count >= w.limit)) {
+          if (win.total === 0) this.windows.delete(w.key);
+          return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs: win.timeUntilFits(now, w.limit, w.weight) } };
+        }
+        counts.push(count + w.weight);
+      }
+    }
+    let holds = false;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (typeof it.amount !== 'bigint' || it.amount < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', it.amount);
+      for (let j = 0; j < i; j++) if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
+      if (it.amount > 0n) holds = true;
+      if (it.cap === undefined) continue;
+      const c = this.counters.get(it.key);
+      const used = c === undefined ? 0n : c.used;
+      const held = c === undefined ? 0n : c.held;
+      const after = used + held + it.amount;
+      if (after > it.cap || (it.amount === 0n && after >= it.cap)) {
+        return { ok: false, failure: { type: 'counter', index: i, used, held } };
+      }
+    }
+    const expiresAt = now + req.leaseMs;
+    if (req.dryRun === true) return { ok: true, expiresAt, windowCounts: counts };
+    if (holds) {
+      const id = req.id;
+      if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
+      if (this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
+    }
+    if (wins !== undefined) for (const w of wins) this.windows.get(w.key)!.add(now, w.weight);
+    if (holds) {
+      const list: Hold[] = [];
+      for (const it of items) {
+        let c = this.counters.get(it.key);
+        if (c === undefined) {
+          c = { used: 0n, held: 0n, expiresAt: it.expiresAt ?? Infinity };
+          this.counters.set(it.key, c);
+        } else if (it.expiresAt !== undefined && it.expiresAt > c.expiresAt) {
+          c.expiresAt = it.expiresAt;
+        }
+        if (it.amount > 0n) {
+          c.held += it.amount;
+          list.push({ key: it.key, counter: c, amount: it.amount });
+        }
+      }
+      const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false };
+      this.reservations.set(r.id, r);
+      this.leases.push(r);
+    }
+    return { ok: true, expiresAt, windowCounts: counts };
+  }
+
+  commit(req: CommitRequest): CommitResult {
+    const now = this.tick();
+    for (let i = 0; i < req.counters.length; i++) {
+      const a = req.counters[i]!.amount;
+      if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
+    }
+    const r = this.reservations.get(req.id);
+    const found = r !== undefined;
+    if (found) this.finish(r);
+    const used: bigint[] = [];
+    for (const it of req.counters) {
+      const c = this.counterFor(it.key, it.expiresAt);
+      c.used += it.amount;
+      used.push(c.used);
+    }
+    if (req.windows !== undefined) this.adjustWindows(req.windows, now);
+    if (req.ledger !== undefined) this.appendOne(req.ledger);
+    return { found, used };
+  }
+
+  release(id: string): boolean {
+    this.tick();
+    const r = this.reservations.get(id);
+    if (r === undefined) return false;
+    this.finish(r);
+    return true;
+  }
+
+  add(items: readonly { key: string; amount: bigint; expiresAt?: number | undefined }[]): bigint[] {
+    this.tick();
+    for (let i = 0; i < items.length; i++) {
+      if (typeof items[i]!.amount !== 'bigint') throw new InvalidInputError(`items[${i}].amount`, 'must be a bigint', items[i]!.amount);
+    }
+    return items.map((it) => {
+      const c = this.counterFor(it.key, it.expiresAt);
+      c.used += it.amount;
+      return c.used;
+    });
+  }
+
+  read(keys: readonly string[]): CounterState[] {
+    this.tick();
+    return keys.map((k) => {
+      const c = this.counters.get(k);
+      return c === undefined ? ZERO_STATE : { used: c.used, held: c.held };
+    });
+  }
+
+  readWindows(items: readonly { key: string; windowMs: number; limit: number; buckets?: number | undefined }[]): WindowState[] {
+    const now = this.tick();
+    return items.map((it, i) => {
+      const w = this.windows.get(it.key);
+      if (w === undefined) {
+        BucketWindow.validate(it.windowMs, it.buckets, `items[${i}]`);
+        return { count: 0, retryAfterMs: it.limit >= 1 ? 0 : Infinity };
+      }
+      const count = w.count(now);
+      return { count, retryAfterMs: count + 1 <= it.limit ? 0 : (w.timeUntilFits(now, it.limit, 1) ?? Infinity) };
+    });
+  }
+
+  delete(keys: readonly string[]): number {
+    let n = 0;
+    for (const k of keys) {
+      if (this.counters.delete(k)) n++;
+      if (this.windows.delete(k)) n++;
+    }
+    return n;
+  }
+
+  keys(prefix: string): string[] {
+    this.tick();
+    const out: string[] = [];
+    for (const k of this.counters.keys()) if (k.startsWith(prefix)) out.push(k);
+    for (const k of this.windows.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out;
+  }
+
+  appendLedger(entries: readonly LedgerEntry[]): void {
+    for (const e of entries) this.appendOne(e);
+  }
+
+  queryLedger(q: LedgerQuery): LedgerPage {
+    const limit = q.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError('limit', 'must be a positive integer', q.limit);
+    let seq = this.ledgerStart;
+    if (q.cursor !== undefined) {
+      const c = Number(q.cursor);
+      if (!Number.isSafeInteger(c) || c < 0) throw new InvalidInputError('cursor', 'must be the next value of a previous page', q.cursor);
+      seq = Math.max(seq, c);
+    }
+    const out: LedgerEntry[] = [];
+    for (; seq < this.ledgerCount; seq++) {
+      const e = this.ledger[seq % this.maxLedger]!;
+      if (q.from !== undefined && e.at < q.from) continue;
+      if (q.to !== undefined && e.at >= q.to) continue;
+      if (q.kinds !== undefined && !q.kinds.includes(e.kind)) continue;
+      if (q.statuses !== undefined && !q.statuses.includes(e.status)) continue;
+      if (q.scope !== undefined && !scopeMatches(q.scope, e.scope)) continue;
+      if (out.length === limit) return { entries: out, next: String(seq) };
+      out.push(e);
+    }
+    return { entries: out };
+  }
+
+  getValue(key: string): VersionedValue | undefined {
+    return this.values.get(key);
+  }
+
+  compareAndSet(key: string, expectedVersion: number, value: string): { ok: boolean; current: VersionedValue } {
+    if (typeof value !== 'string') throw new InvalidInputError('value', 'must be a string', value);
+    const cur = this.values.get(key);
+    const version = cur === undefined ? 0 : cur.version;
+    if (version !== expectedVersion) return { ok: false, current: cur ?? { version: 0, value: '' } };
+    const next = { version: version + 1, value };
+    this.values.set(key, next);
+    return { ok: true, current: next };
+  }
+
+  /** Sweep every expired lease and idle key now (normally done a batch at a time as operations go by). */
+  sweep(): void {
+    const now = this.clock.now();
+    this.expireLeases(now);
+    for (const [k, c] of this.counters) if (c.held === 0n && c.expiresAt <= now) this.counters.delete(k);
+    for (const [k, w] of this.windows) if (w.idleAt(now)) this.windows.delete(k);
+  }
+
+  close(): void {
+    // Nothing to release: no timers, no connections.
+  }
+
+  private tick(): number {
+    const now = this.clock.now();
+    const top = this.leases.peek();
+    if (top !== undefined && top.at <= now) this.expireLeases(now);
+    if (++this.ops % SWEEP_EVERY === 0) this.sweepSome(now);
+    return now;
+  }
+
+  private expireLeases(now: number): void {
+    for (let top = this.leases.peek(); top !== undefined && top.at <= now; top = this.leases.peek()) {
+      this.leases.pop();
+      if (top.done) {
+        this.deadLeases--;
+        continue;
+      }
+      top.done = true;
+      this.reservations.delete(top.id);
+      for (const h of top.holds) h.counter.held -= h.amount;
+    }
+  }
+
+  private finish(r: Reservation): void {
+    r.done = true;
+    this.reservations.delete(r.id);
+    for (const h of r.holds) h.counter.held -= h.amount;
+    // Finished reservations stay in the heap until popped; rebuild when they dominate it.
+    if (++this.deadLeases > 64 && this.deadLeases * 2 > this.leases.size) {
+      this.leases.filter((x) => !x.done);
+      this.deadLeases = 0;
+    }
+  }
+
+  private sweepSome(now: number): void {
+    this.counterSweep ??= this.counters.entries();
+    for (let i = 0; i < SWEEP_BATCH; i++) {
+      const n = this.counterSweep.next();
+      if (n.done === true) {
+        this.counterSweep = undefined;
+        break;
+      }
+      const [k, c] = n.value;
+      if (c.held === 0n && c.expiresAt <= now) this.counters.delete(k);
+    }
+    this.windowSweep ??= this.windows.entries();
+    for (let i = 0; i < SWEEP_BATCH; i++) {
+      const n = this.windowSweep.next();
+      if (n.done === true) {
+        this.windowSweep = undefined;
+        break;
+      }
+      if (n.value[1].idleAt(now)) this.windows.delete(n.value[0]);
+    }
+  }
+
+  private counterFor(key: string, expiresAt: number | undefined): Counter {
+    let c = this.counters.get(key);
+    if (c === undefined) {
+      c = { used: 0n, held: 0n, expiresAt: expiresAt ?? Infinity };
+      this.counters.set(key, c);
+    } else if (expiresAt !== undefined && expiresAt > c.expiresAt) {
+      c.expiresAt = expiresAt;
+    }
+    return c;
+  }
+
+  private windowFor(key: string, windowMs: number, buckets: number | undefined, field: string): BucketWindow {
+    let w = this.windows.get(key);
+    if (w === undefined) {
+      w = new BucketWindow(windowMs, buckets, field);
+      this.windows.set(key, w);
+    } else {
+      w.assertShape(windowMs, buckets, field);
+    }
+    return w;
+  }
+
+  private adjustWindows(adjs: readonly WindowAdjustment[], now: number): void {
+    for (const a of adjs) {
+      const w = this.windows.get(a.key);
+      if (w !== undefined) w.adjust(now, a.at, a.delta);
+    }
+  }
+
+  private appendOne(e: LedgerEntry): void {
+    this.ledger[this.ledgerCount % this.maxLedger] = e;
+    this.ledgerCount++;
+    if (this.ledgerCount - this.ledgerStart > this.maxLedger) this.ledgerStart++;
+  }
+}
+
+const EMPTY: number[] = [];
+const ZERO_STATE: CounterState = Object.freeze({ used: 0n, held: 0n });

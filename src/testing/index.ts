@@ -1,0 +1,6 @@
+/**
+ * Test helpers: a manual clock and the store conformance suite.
+ * @packageDocumentation
+ */
+export { ManualClock } from '../core/clock.js';
+export { storeConformance, type ConformanceHarness, type ConformanceOptions } from './conformance.js';

@@ -1,0 +1,19 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string): string => fileURLToPath(new URL(`../src/${p}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^agent-governor\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^agent-governor$/, replacement: src('index.ts') },
+    ],
+  },
+  test: {
+    root: fileURLToPath(new URL('..', import.meta.url)),
+    include: ['test/**/*.test.ts'],
+    setupFiles: [fileURLToPath(new URL('./setup/fail-on-console.ts', import.meta.url))],
+    testTimeout: 20_000,
+  },
+});
