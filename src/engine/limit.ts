@@ -115,6 +115,8 @@ const budgetSchema = z
 /** Turn a budget spec into the limit spec it stands for. */
 export function budgetToLimit(value: unknown, field: string): LimitSpec {
   const b = parseInput(budgetSchema, value, field) as BudgetSpec;
+  // Validate the amount under its own name: the limit it becomes calls it `max`.
+  toUnits(b.amount, `${field}.amount`);
   return {
     id: b.id,
     scope: b.scope as ScopePattern | undefined,
