@@ -155,16 +155,28 @@ interface Admission {
 
 const optionsSchema = z
   .object({
-    store: z.custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).reserve === 'function', {
-      message: 'Expected a Store (an object with reserve, commit, release, ...)',
-    }).optional(),
-    clock: z.custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', {
-      message: 'Expected a Clock (an object with now, monotonic and sleep)',
-    }).optional(),
-    currency: z.string().regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD').optional(),
+    store: z
+      .custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).reserve === 'function', {
+        message: 'Expected a Store (an object with reserve, commit, release, ...)',
+      })
+      .optional(),
+    clock: z
+      .custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', {
+        message: 'Expected a Clock (an object with now, monotonic and sleep)',
+      })
+      .optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD')
+      .optional(),
     leaseMs: z.union([z.number(), z.string()]).optional(),
-    meters: z.record(z.string(), z.object({ kind: z.enum(['count', 'quantity']).optional(), scale: z.number().optional() }).strict()).optional(),
-    pricing: z.object({ models: z.record(z.string(), z.unknown()).optional() }).strict().optional(),
+    meters: z
+      .record(z.string(), z.object({ kind: z.enum(['count', 'quantity']).optional(), scale: z.number().optional() }).strict())
+      .optional(),
+    pricing: z
+      .object({ models: z.record(z.string(), z.unknown()).optional() })
+      .strict()
+      .optional(),
     budgets: z.array(z.unknown()).optional(),
     limits: z.array(z.unknown()).optional(),
   })
@@ -411,11 +423,22 @@ export class Governor implements ReservationOwner {
   private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
     const items: CounterItem[] = [];
     for (let i = 0; i < a.counters.length; i++) {
-      items.push({ key: a.keys[i] as string, amount: a.amounts[i] as bigint, cap: (a.counters[i] as PlanCounter).cap, expiresAt: a.expires[i] });
+      items.push({
+        key: a.keys[i] as string,
+        amount: a.amounts[i] as bigint,
+        cap: (a.counters[i] as PlanCounter).cap,
+        expiresAt: a.expires[i],
+      });
     }
     let windows: WindowItem[] | undefined;
     if (a.plan.windows.length > 0) {
-      windows = a.plan.windows.map((w, i) => ({ key: w.key, windowMs: w.windowMs, limit: w.max, weight: a.windowWeights[i] as number, buckets: w.buckets }));
+      windows = a.plan.windows.map((w, i) => ({
+        key: w.key,
+        windowMs: w.windowMs,
+        limit: w.max,
+        weight: a.windowWeights[i] as number,
+        buckets: w.buckets,
+      }));
     }
     return { id, counters: items, windows, leaseMs: a.p.leaseMs, dryRun };
   }
@@ -556,7 +579,8 @@ export class Governor implements ReservationOwner {
       if (v !== undefined) return v;
       const e = a.p.estimate.get(meter);
       if (e === undefined || e === 0n) return 0n;
-      if (meter !== 'requests' && meter !== 'llmCalls' && meter !== 'toolCalls' && meter !== 'agentHops' && meter !== 'iterations') estimated = true;
+      if (meter !== 'requests' && meter !== 'llmCalls' && meter !== 'toolCalls' && meter !== 'agentHops' && meter !== 'iterations')
+        estimated = true;
       return e;
     };
     let costUnits = reported.get('cost');
@@ -630,13 +654,25 @@ export class Governor implements ReservationOwner {
         at,
       });
     }
-    return { cost: unitsToDecimal(costUnits), currency: this.currency, usage: usageOut, estimated, leaseExpired: !res.found, durationMs, entry };
+    return {
+      cost: unitsToDecimal(costUnits),
+      currency: this.currency,
+      usage: usageOut,
+      estimated,
+      // A reservation that held nothing has no store record: its lease is its own clock.
+      leaseExpired: a.amounts.some((x) => x > 0n) ? !res.found : at >= r.expiresAt,
+      durationMs,
+      entry,
+    };
   }
 
   /** Internal: release a reservation without charging, recording the failure if there was one. */
   async releaseReservation(r: Reservation, error?: unknown): Promise<boolean> {
     const a = r.internal as Admission;
-    const found = await this.guardStore('release', () => this.store.release(r.id));
+    // A reservation that held nothing has no store record: it was live while its lease ran.
+    const found = a.amounts.some((x) => x > 0n)
+      ? await this.guardStore('release', () => this.store.release(r.id))
+      : this.clock.now() < r.expiresAt;
     const entry: LedgerEntry = {
       id: r.id,
       at: this.clock.now(),

@@ -55,7 +55,8 @@ export class MeterRegistry {
   constructor(custom: Readonly<Record<string, { kind?: 'count' | 'quantity'; scale?: number }>> = {}) {
     for (const [name, def] of Object.entries(custom)) {
       const field = `meters.${name}`;
-      if (!METER_NAME_RE.test(name)) throw new InvalidInputError(field, 'must be a name of letters, digits, _ . - starting with a letter', name);
+      if (!METER_NAME_RE.test(name))
+        throw new InvalidInputError(field, 'must be a name of letters, digits, _ . - starting with a letter', name);
       if (this.defs.has(name)) throw new InvalidInputError(field, 'is a built-in meter and cannot be redefined', name);
       const kind = def.kind ?? 'count';
       if (kind !== 'count' && kind !== 'quantity') throw new InvalidInputError(`${field}.kind`, "must be 'count' or 'quantity'", kind);

@@ -50,6 +50,9 @@ function lowerFirst(s: string): string {
 
 /** A zod schema for money inputs: a Decimal, a decimal string or a finite number. */
 export const moneyInput = z.custom<import('decimal.js').Decimal | string | number>(
-  (v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || (v !== null && typeof v === 'object' && (v as { constructor?: { name?: string } }).constructor?.name === 'Decimal'),
+  (v) =>
+    typeof v === 'string' ||
+    (typeof v === 'number' && Number.isFinite(v)) ||
+    (v !== null && typeof v === 'object' && (v as { constructor?: { name?: string } }).constructor?.name === 'Decimal'),
   { message: 'Expected a Decimal, a decimal string or a finite number' },
 );

@@ -2,8 +2,7 @@
  * A table of per-token prices, compiled once into integer pico-units per million tokens
  * so that pricing a call on the settle path is integer arithmetic with a single rounding.
  */
-import { InvalidInputError } from '../core/errors.js';
-import { ceilDiv, toUnits, type MoneyInput } from '../core/money.js';
+import { ceilDiv, InvalidInputError, toUnits, type MoneyInput } from '../core/index.js';
 
 /** Prices of one model in currency units per million tokens. */
 export interface ModelPrice {

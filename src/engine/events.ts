@@ -2,8 +2,8 @@
  * The governor's typed events. Payloads are plain objects; amounts are decimal strings
  * in the meter's unit (money in the limit's currency), so every payload serializes.
  */
-import type { Scope } from '../core/scope.js';
-import type { LedgerEntry } from '../storage/store.js';
+import type { Scope } from '../core/index.js';
+import type { LedgerEntry } from '../storage/index.js';
 
 /** A governed call settled (or failed after reporting usage). */
 export interface UsageEvent {

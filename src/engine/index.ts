@@ -10,5 +10,14 @@ export type {
 } from './events.js';
 export { budgetToLimit, compileLimit, DEFAULT_THRESHOLDS, type BudgetSpec, type CompiledLimit, type LimitSpec } from './limit.js';
 export { LimitRegistry, type Plan, type PlanCounter, type PlanWindow } from './registry.js';
-export { KIND_METER, prepareRequest, prepareScope, usageUnits, type CallKind, type GuardRequest, type PreparedRequest, type UsageReport } from './request.js';
+export {
+  KIND_METER,
+  prepareRequest,
+  prepareScope,
+  usageUnits,
+  type CallKind,
+  type GuardRequest,
+  type PreparedRequest,
+  type UsageReport,
+} from './request.js';
 export { Reservation, type ReservationOwner, type SettleResult } from './reservation.js';

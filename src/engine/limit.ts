@@ -4,13 +4,26 @@
  * thresholds. Specs are validated once with zod and compiled into integers.
  */
 import { z } from 'zod';
-import { parseDuration, type Duration } from '../core/duration.js';
-import { InvalidInputError } from '../core/errors.js';
-import { formatUnits, toUnits, type MoneyInput } from '../core/money.js';
-import type { MeterDefinition, MeterRegistry } from '../core/meters.js';
-import { PeriodTracker, validateTimeZone, type CalendarPeriod } from '../core/period.js';
-import { scopeKey, validateId, validateScope, type Scope, type ScopePattern } from '../core/scope.js';
-import { moneyInput, parseInput } from '../core/validate.js';
+import {
+  formatUnits,
+  InvalidInputError,
+  moneyInput,
+  parseDuration,
+  parseInput,
+  PeriodTracker,
+  scopeKey,
+  toUnits,
+  validateId,
+  validateScope,
+  validateTimeZone,
+  type CalendarPeriod,
+  type Duration,
+  type MeterDefinition,
+  type MeterRegistry,
+  type MoneyInput,
+  type Scope,
+  type ScopePattern,
+} from '../core/index.js';
 
 /** Default warning thresholds, in percent of the cap. */
 export const DEFAULT_THRESHOLDS: readonly number[] = Object.freeze([50, 80, 90, 100]);
@@ -95,7 +108,10 @@ const limitSchema = z
     buckets: z.number().int().min(1).max(3600).optional(),
     enforcement: z.enum(['hard', 'soft']).optional(),
     thresholds: thresholdsSchema.optional(),
-    currency: z.string().regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD').optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD')
+      .optional(),
   })
   .strict();
 
@@ -104,7 +120,10 @@ const budgetSchema = z
     id: z.string().optional(),
     scope: z.record(z.string(), z.unknown()).optional(),
     amount: moneyInput,
-    currency: z.string().regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD').optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD')
+      .optional(),
     period: z.enum(['total', 'day', 'week', 'month']).optional(),
     timeZone: z.string().optional(),
     hardLimit: z.boolean().optional(),
@@ -135,9 +154,7 @@ export function compileLimit(value: unknown, field: string, meters: MeterRegistr
   const spec = parseInput(limitSchema, value, field) as LimitSpec;
   const pattern = validateScope(spec.scope, `${field}.scope`, true);
   const def = meters.get(spec.meter, `${field}.meter`);
-  const max = def.kind === 'count'
-    ? countMax(spec.max, `${field}.max`)
-    : toUnits(spec.max, `${field}.max`, { scale: def.scale });
+  const max = def.kind === 'count' ? countMax(spec.max, `${field}.max`) : toUnits(spec.max, `${field}.max`, { scale: def.scale });
   if (spec.window !== undefined && spec.period !== undefined && spec.period !== 'total') {
     throw new InvalidInputError(`${field}.window`, 'cannot be combined with a calendar period', spec.window);
   }
@@ -149,14 +166,15 @@ export function compileLimit(value: unknown, field: string, meters: MeterRegistr
     if (windowMs % buckets !== 0) {
       throw new InvalidInputError(`${field}.window`, `must be a whole number of ms divisible by buckets (${buckets})`, spec.window);
     }
-    if (max > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidInputError(`${field}.max`, 'of a sliding window must be a safe integer', spec.max);
+    if (max > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new InvalidInputError(`${field}.max`, 'of a sliding window must be a safe integer', spec.max);
   } else if (spec.buckets !== undefined) {
     throw new InvalidInputError(`${field}.buckets`, 'only applies to a sliding window', spec.buckets);
   }
   if (def.kind !== 'money' && spec.currency !== undefined) {
     throw new InvalidInputError(`${field}.currency`, 'only applies to the cost meter', spec.currency);
   }
-  const limitCurrency = def.kind === 'money' ? spec.currency ?? currency : undefined;
+  const limitCurrency = def.kind === 'money' ? (spec.currency ?? currency) : undefined;
   if (limitCurrency !== undefined && limitCurrency !== currency) {
     throw new InvalidInputError(
       `${field}.currency`,

@@ -2,8 +2,7 @@
  * The limits in force, indexed by scope so that finding the limits of a call is a few
  * map look-ups, and compiled per call scope into a cached admission plan.
  */
-import { instantiatePattern, scopeKey, scopeMatches, SCOPE_LEVELS, WILDCARD, type Scope } from '../core/scope.js';
-import type { PeriodTracker } from '../core/period.js';
+import { instantiatePattern, SCOPE_LEVELS, scopeKey, scopeMatches, WILDCARD, type PeriodTracker, type Scope } from '../core/index.js';
 import type { CompiledLimit } from './limit.js';
 
 /** One counter a call touches: the limits that share it and the tightest hard cap. */
@@ -132,7 +131,16 @@ export class LimitRegistry {
         const max = Number(l.max);
         const prev = windows.get(key);
         if (prev === undefined || max < prev.max) {
-          windows.set(key, { key, meter: l.meter, scope: inst, scopeKey: sk, limit: l, max, windowMs: l.windowMs, buckets: l.buckets ?? 10 });
+          windows.set(key, {
+            key,
+            meter: l.meter,
+            scope: inst,
+            scopeKey: sk,
+            limit: l,
+            max,
+            windowMs: l.windowMs,
+            buckets: l.buckets ?? 10,
+          });
         }
         continue;
       }

@@ -4,11 +4,16 @@
  * are the same ones, with the same `invalid_input` errors naming the field.
  */
 import type { Decimal } from 'decimal.js';
-import { parseDuration, type Duration } from '../core/duration.js';
-import { InvalidInputError } from '../core/errors.js';
-import type { MeterRegistry } from '../core/meters.js';
-import { toUnits } from '../core/money.js';
-import { scopeKey, validateScope, type Scope } from '../core/scope.js';
+import {
+  InvalidInputError,
+  parseDuration,
+  scopeKey,
+  toUnits,
+  validateScope,
+  type Duration,
+  type MeterRegistry,
+  type Scope,
+} from '../core/index.js';
 
 /** What kind of operation a call is; it decides the call-count meter it counts on. */
 export type CallKind = 'call' | 'llm' | 'tool' | 'agentHop' | 'iteration';
@@ -73,7 +78,16 @@ export interface PreparedRequest {
 
 const KINDS: ReadonlySet<string> = new Set(Object.keys(KIND_METER));
 const REQUEST_KEYS: ReadonlySet<string> = new Set([
-  'scope', 'kind', 'name', 'provider', 'model', 'estimate', 'leaseMs', 'signal', 'usageOf', 'metadata',
+  'scope',
+  'kind',
+  'name',
+  'provider',
+  'model',
+  'estimate',
+  'leaseMs',
+  'signal',
+  'usageOf',
+  'metadata',
 ]);
 
 const scopeCache = new WeakMap<object, { scope: Scope; key: string }>();
@@ -132,7 +146,8 @@ export function usageUnits(report: unknown, field: string, meters: MeterRegistry
 
 function optionalString(v: unknown, field: string): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '' || v.length > 256) throw new InvalidInputError(field, 'must be a non-empty string of at most 256 characters', v);
+  if (typeof v !== 'string' || v === '' || v.length > 256)
+    throw new InvalidInputError(field, 'must be a non-empty string of at most 256 characters', v);
   return v;
 }
 
@@ -140,7 +155,8 @@ function optionalString(v: unknown, field: string): string | undefined {
 export function prepareRequest(req: unknown, meters: MeterRegistry, defaultLeaseMs: number, field = 'request'): PreparedRequest {
   if (req === null || typeof req !== 'object' || Array.isArray(req)) throw new InvalidInputError(field, 'must be an object', req);
   const r = req as GuardRequest;
-  for (const k in r) if (!REQUEST_KEYS.has(k)) throw new InvalidInputError(`${field}.${k}`, 'is not a known option', (r as Record<string, unknown>)[k]);
+  for (const k in r)
+    if (!REQUEST_KEYS.has(k)) throw new InvalidInputError(`${field}.${k}`, 'is not a known option', (r as Record<string, unknown>)[k]);
   const { scope, key } = prepareScope(r.scope, `${field}.scope`);
   const kind = r.kind ?? 'call';
   if (!KINDS.has(kind)) throw new InvalidInputError(`${field}.kind`, `must be one of ${[...KINDS].join(', ')}`, kind);
@@ -149,8 +165,10 @@ export function prepareRequest(req: unknown, meters: MeterRegistry, defaultLease
   const kindMeter = KIND_METER[kind];
   if (kindMeter !== undefined) estimate.set(kindMeter, 1n);
   if (r.estimate !== undefined) usageUnits(r.estimate, `${field}.estimate`, meters, estimate);
-  if (r.signal !== undefined && !(r.signal instanceof AbortSignal)) throw new InvalidInputError(`${field}.signal`, 'must be an AbortSignal', r.signal);
-  if (r.usageOf !== undefined && typeof r.usageOf !== 'function') throw new InvalidInputError(`${field}.usageOf`, 'must be a function', r.usageOf);
+  if (r.signal !== undefined && !(r.signal instanceof AbortSignal))
+    throw new InvalidInputError(`${field}.signal`, 'must be an AbortSignal', r.signal);
+  if (r.usageOf !== undefined && typeof r.usageOf !== 'function')
+    throw new InvalidInputError(`${field}.usageOf`, 'must be a function', r.usageOf);
   if (r.metadata !== undefined && (r.metadata === null || typeof r.metadata !== 'object')) {
     throw new InvalidInputError(`${field}.metadata`, 'must be an object', r.metadata);
   }

@@ -4,9 +4,8 @@
  * and callbacks use `gov.reserve()` and settle it themselves.
  */
 import type { Decimal } from 'decimal.js';
-import { GovernorError } from '../core/errors.js';
-import type { Scope } from '../core/scope.js';
-import type { LedgerEntry } from '../storage/store.js';
+import { GovernorError, type Scope } from '../core/index.js';
+import type { LedgerEntry } from '../storage/index.js';
 import type { UsageReport } from './request.js';
 
 /** What a settle charged. */
@@ -93,7 +92,10 @@ export class Reservation {
   fail(error: unknown): Promise<unknown> {
     if (this.state !== 'open') return Promise.resolve(undefined);
     this.state = 'settling';
-    const p = this.reported !== undefined ? this.owner.settleReservation(this, undefined, 'error', error) : this.owner.releaseReservation(this, error);
+    const p =
+      this.reported !== undefined
+        ? this.owner.settleReservation(this, undefined, 'error', error)
+        : this.owner.releaseReservation(this, error);
     return p.finally(() => {
       this.state = 'closed';
     });
@@ -101,7 +103,10 @@ export class Reservation {
 
   private assertOpen(what: string): void {
     if (this.state !== 'open') {
-      throw new GovernorError('reservation_closed', `reservation_closed: cannot ${what} reservation ${this.id}: it is already settled or released`);
+      throw new GovernorError(
+        'reservation_closed',
+        `reservation_closed: cannot ${what} reservation ${this.id}: it is already settled or released`,
+      );
     }
   }
 }

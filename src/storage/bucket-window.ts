@@ -4,7 +4,7 @@
  * `buckets - 1` before it, so it can overstate the true sliding count by at most one
  * bucket's worth (hits in the oldest, partly expired bucket), never understate it.
  */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError } from '../core/index.js';
 
 /** Default number of buckets per window, as in the seed. */
 export const DEFAULT_BUCKETS = 10;
@@ -30,7 +30,8 @@ export class BucketWindow {
   /** Validate a window shape; returns the bucket count. */
   static validate(windowMs: number, buckets: number | undefined, field: string): number {
     const n = buckets ?? DEFAULT_BUCKETS;
-    if (!Number.isSafeInteger(n) || n < 1 || n > 3600) throw new InvalidInputError(`${field}.buckets`, 'must be an integer from 1 to 3600', buckets);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 3600)
+      throw new InvalidInputError(`${field}.buckets`, 'must be an integer from 1 to 3600', buckets);
     if (!Number.isSafeInteger(windowMs) || windowMs < n || windowMs % n !== 0) {
       throw new InvalidInputError(`${field}.windowMs`, `must be a whole number of ms divisible by the bucket count ${n}`, windowMs);
     }
@@ -40,7 +41,11 @@ export class BucketWindow {
   /** Refuse a second definition of the same key with another shape. */
   assertShape(windowMs: number, buckets: number | undefined, field: string): void {
     if (windowMs !== this.windowMs || (buckets ?? DEFAULT_BUCKETS) !== this.buckets) {
-      throw new InvalidInputError(`${field}.windowMs`, `does not match the existing window of ${this.windowMs} ms in ${this.buckets} buckets`, windowMs);
+      throw new InvalidInputError(
+        `${field}.windowMs`,
+        `does not match the existing window of ${this.windowMs} ms in ${this.buckets} buckets`,
+        windowMs,
+      );
     }
   }
 

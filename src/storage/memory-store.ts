@@ -4,9 +4,7 @@
  * per reservation: leases expire from a heap checked on each operation, and idle keys
  * are swept in small batches as operations go by.
  */
-import { systemClock, type Clock } from '../core/clock.js';
-import { InvalidInputError } from '../core/errors.js';
-import { scopeMatches } from '../core/scope.js';
+import { InvalidInputError, scopeMatches, systemClock, type Clock } from '../core/index.js';
 import { MinHeap } from './heap.js';
 import type {
   CommitRequest,
@@ -94,13 +92,15 @@ export class MemoryStore implements Store {
     const now = this.tick();
     const items = req.counters;
     const wins = req.windows;
-    if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs)) throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
+    if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs))
+      throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     let counts: number[] = EMPTY;
     if (wins !== undefined && wins.length > 0) {
       counts = [];
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
-        if (!(w.weight >= 0) || !Number.isFinite(w.weight)) throw new InvalidInputError(`windows[${i}].weight`, 'must be a finite number >= 0', w.weight);
+        if (!(w.weight >= 0) || !Number.isFinite(w.weight))
+          throw new InvalidInputError(`windows[${i}].weight`, 'must be a finite number >= 0', w.weight);
         BucketWindow.validate(w.windowMs, w.buckets, `windows[${i}]`);
       }
       for (let i = 0; i < wins.length; i++) {
@@ -117,8 +117,10 @@ export class MemoryStore implements Store {
     let holds = false;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (typeof it.amount !== 'bigint' || it.amount < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', it.amount);
-      for (let j = 0; j < i; j++) if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
+      if (typeof it.amount !== 'bigint' || it.amount < 0n)
+        throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', it.amount);
+      for (let j = 0; j < i; j++)
+        if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
       if (it.amount > 0n) holds = true;
       if (it.cap === undefined) continue;
       const c = this.counters.get(it.key);

@@ -4,7 +4,7 @@
  * (the in-memory store does, so the hot path skips microtasks) or with a promise (a
  * network store). Adapters must pass the conformance suite in `agent-governor/testing`.
  */
-import type { Scope } from '../core/scope.js';
+import type { Scope } from '../core/index.js';
 
 /** A value or a promise of it. */
 export type Awaitable<T> = T | Promise<T>;
@@ -172,11 +172,15 @@ export interface Store {
   /** Drop a reservation's hold without charging. True when it was live. */
   release(id: string): Awaitable<boolean>;
   /** Add signed amounts to `used` unconditionally; returns the new values. */
-  add(items: readonly { readonly key: string; readonly amount: bigint; readonly expiresAt?: number | undefined }[]): Awaitable<readonly bigint[]>;
+  add(
+    items: readonly { readonly key: string; readonly amount: bigint; readonly expiresAt?: number | undefined }[],
+  ): Awaitable<readonly bigint[]>;
   /** Read counters (absent counters read as zero). */
   read(keys: readonly string[]): Awaitable<readonly CounterState[]>;
   /** Read windows: the count in each and the time until one more unit fits under `limit`. */
-  readWindows(items: readonly { readonly key: string; readonly windowMs: number; readonly limit: number; readonly buckets?: number | undefined }[]): Awaitable<readonly WindowState[]>;
+  readWindows(
+    items: readonly { readonly key: string; readonly windowMs: number; readonly limit: number; readonly buckets?: number | undefined }[],
+  ): Awaitable<readonly WindowState[]>;
   /** Delete counters and windows; returns how many existed. */
   delete(keys: readonly string[]): Awaitable<number>;
   /** Keys of the counters and windows that start with `prefix`. */

@@ -10,10 +10,8 @@
  * ```
  */
 import assert from 'node:assert/strict';
-import { ManualClock } from '../core/clock.js';
-import { GovernorError } from '../core/errors.js';
-import { MAX_UNITS } from '../core/money.js';
-import type { LedgerEntry, Store } from '../storage/store.js';
+import { GovernorError, ManualClock, MAX_UNITS } from '../core/index.js';
+import type { LedgerEntry, Store } from '../storage/index.js';
 
 /** The two functions of a test framework the suite needs. */
 export interface ConformanceHarness {
@@ -115,8 +113,21 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
       });
 
       test('commit turns the hold into used at the actual amount, even above the estimate', async (s) => {
-        await s.reserve({ id: 'r1', counters: [{ key: 'a', amount: 10n, cap: 100n }, { key: 'b', amount: 3n }], leaseMs: 1000 });
-        const c = await s.commit({ id: 'r1', counters: [{ key: 'a', amount: 14n }, { key: 'b', amount: 2n }] });
+        await s.reserve({
+          id: 'r1',
+          counters: [
+            { key: 'a', amount: 10n, cap: 100n },
+            { key: 'b', amount: 3n },
+          ],
+          leaseMs: 1000,
+        });
+        const c = await s.commit({
+          id: 'r1',
+          counters: [
+            { key: 'a', amount: 14n },
+            { key: 'b', amount: 2n },
+          ],
+        });
         assert.deepEqual(c, { found: true, used: [14n, 2n] });
         assert.deepEqual(await s.read(['a', 'b']), [
           { used: 14n, held: 0n },
@@ -152,7 +163,12 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
       });
 
       test('a dry run answers without changing anything', async (s) => {
-        const r = await s.reserve({ counters: [{ key: 'a', amount: 10n, cap: 10n }], windows: [{ key: 'w', windowMs: 1000, limit: 1, weight: 1 }], leaseMs: 1000, dryRun: true });
+        const r = await s.reserve({
+          counters: [{ key: 'a', amount: 10n, cap: 10n }],
+          windows: [{ key: 'w', windowMs: 1000, limit: 1, weight: 1 }],
+          leaseMs: 1000,
+          dryRun: true,
+        });
         assert.equal(r.ok, true);
         assert.deepEqual(await s.read(['a']), [{ used: 0n, held: 0n }]);
         assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 1 }]), [{ count: 0, retryAfterMs: 0 }]);
@@ -219,7 +235,12 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
 
       test('commit corrects a weighted hit in the bucket it was made in', async (s, clock) => {
         const at = clock.now();
-        await s.reserve({ id: 'r1', counters: [{ key: 'c', amount: 1n }], windows: [{ key: 't', windowMs: 60_000, limit: 1000, weight: 500 }], leaseMs: 1000 });
+        await s.reserve({
+          id: 'r1',
+          counters: [{ key: 'c', amount: 1n }],
+          windows: [{ key: 't', windowMs: 60_000, limit: 1000, weight: 500 }],
+          leaseMs: 1000,
+        });
         clock.advance(10_000);
         await s.commit({ id: 'r1', counters: [], windows: [{ key: 't', windowMs: 60_000, delta: -380, at }] });
         assert.deepEqual(await s.readWindows([{ key: 't', windowMs: 60_000, limit: 1000 }]), [{ count: 120, retryAfterMs: 0 }]);
@@ -230,7 +251,14 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
 
     h.describe('counters, keys and values', () => {
       test('add, read, keys by prefix and delete', async (s) => {
-        assert.deepEqual(await s.add([{ key: 'p|a', amount: 5n }, { key: 'p|b', amount: 7n }, { key: 'q|c', amount: 1n }]), [5n, 7n, 1n]);
+        assert.deepEqual(
+          await s.add([
+            { key: 'p|a', amount: 5n },
+            { key: 'p|b', amount: 7n },
+            { key: 'q|c', amount: 1n },
+          ]),
+          [5n, 7n, 1n],
+        );
         assert.deepEqual(await s.add([{ key: 'p|a', amount: -2n }]), [3n]);
         assert.deepEqual([...(await s.keys('p|'))].sort(), ['p|a', 'p|b']);
         assert.equal(await s.delete(['p|a', 'p|zzz']), 1);
@@ -275,13 +303,19 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
         const p2 = await s.queryLedger({ limit: 3, cursor: p1.next });
         assert.deepEqual(ids(p2), ['4']);
         assert.equal(p2.next, undefined);
-        assert.deepEqual((await s.queryLedger({ scope: { agent: 'a2' } })).entries[0], entry('2', START + 10, { scope: { workspace: 'w', agent: 'a2' }, status: 'error' }));
+        assert.deepEqual(
+          (await s.queryLedger({ scope: { agent: 'a2' } })).entries[0],
+          entry('2', START + 10, { scope: { workspace: 'w', agent: 'a2' }, status: 'error' }),
+        );
       });
 
       test('commit appends its ledger entry in the same step', async (s) => {
         await s.reserve({ id: 'r1', counters: [{ key: 'a', amount: 1n }], leaseMs: 1000 });
         await s.commit({ id: 'r1', counters: [{ key: 'a', amount: 1n }], ledger: entry('r1', START) });
-        assert.deepEqual((await s.queryLedger({})).entries.map((e) => e.id), ['r1']);
+        assert.deepEqual(
+          (await s.queryLedger({})).entries.map((e) => e.id),
+          ['r1'],
+        );
       });
     });
 
@@ -334,7 +368,9 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
 
       test('200 concurrent reserves of 1 against a cap of 50 admit exactly 50', async (s) => {
         const rs = await Promise.all(
-          Array.from({ length: 200 }, (_, i) => s.reserve({ id: `c${i}`, counters: [{ key: 'k', amount: 1n, cap: 50n }], leaseMs: 10_000 })),
+          Array.from({ length: 200 }, (_, i) =>
+            s.reserve({ id: `c${i}`, counters: [{ key: 'k', amount: 1n, cap: 50n }], leaseMs: 10_000 }),
+          ),
         );
         assert.equal(rs.filter((r) => r.ok).length, 50);
         assert.deepEqual(await s.read(['k']), [{ used: 0n, held: 50n }]);
@@ -344,10 +380,27 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
     h.describe('bad input changes nothing', () => {
       test('negative amounts, duplicate keys, bad leases, bad windows and reused ids are refused', async (s) => {
         await rejectsInvalid(() => s.reserve({ id: 'x', counters: [{ key: 'k', amount: -1n, cap: 10n }], leaseMs: 1000 }), /amount/);
-        await rejectsInvalid(() => s.reserve({ id: 'x', counters: [{ key: 'k', amount: 1n }, { key: 'k', amount: 1n }], leaseMs: 1000 }), /key/);
+        await rejectsInvalid(
+          () =>
+            s.reserve({
+              id: 'x',
+              counters: [
+                { key: 'k', amount: 1n },
+                { key: 'k', amount: 1n },
+              ],
+              leaseMs: 1000,
+            }),
+          /key/,
+        );
         await rejectsInvalid(() => s.reserve({ id: 'x', counters: [{ key: 'k', amount: 1n }], leaseMs: Number.NaN }), /leaseMs/);
-        await rejectsInvalid(() => s.reserve({ counters: [], windows: [{ key: 'w', windowMs: 1001, limit: 5, weight: 1 }], leaseMs: 1000 }), /windowMs/);
-        await rejectsInvalid(() => s.reserve({ counters: [], windows: [{ key: 'w', windowMs: 1000, limit: 5, weight: Number.NaN }], leaseMs: 1000 }), /weight/);
+        await rejectsInvalid(
+          () => s.reserve({ counters: [], windows: [{ key: 'w', windowMs: 1001, limit: 5, weight: 1 }], leaseMs: 1000 }),
+          /windowMs/,
+        );
+        await rejectsInvalid(
+          () => s.reserve({ counters: [], windows: [{ key: 'w', windowMs: 1000, limit: 5, weight: Number.NaN }], leaseMs: 1000 }),
+          /weight/,
+        );
         await rejectsInvalid(() => s.commit({ id: 'x', counters: [{ key: 'k', amount: -5n }] }), /amount/);
         assert.equal((await s.reserve({ id: 'dup', counters: [{ key: 'k', amount: 1n }], leaseMs: 1000 })).ok, true);
         await rejectsInvalid(() => s.reserve({ id: 'dup', counters: [{ key: 'k', amount: 1n }], leaseMs: 1000 }), /id/);

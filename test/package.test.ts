@@ -1,0 +1,55 @@
+// The built package, imported the way users import it: by name, through the exports map,
+// from ESM and from CommonJS (Node resolves a package's own name from inside it).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function run(args: string[]): string {
+  if (!existsSync(`${ROOT}/dist/index.js`)) throw new Error('dist/ is missing: the test command builds before it runs vitest (npm test)');
+  return execFileSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' }).trim();
+}
+
+const SCRIPT = `
+  const gov = createGovernor({ budgets: [{ id: 'b', amount: '1' }] });
+  const out = await gov.guard({ estimate: { cost: '0.25' } }, async () => 'ok');
+  const [s] = await gov.getStatus({});
+  const clock = new ManualClock(0);
+  console.log(JSON.stringify([out, s.used.toFixed(), typeof storeConformance, clock.now(), new Decimal('0.1').plus('0.2').toFixed()]));
+`;
+
+describe('the built package', () => {
+  it('works from ESM through its exports', () => {
+    const out = run([
+      '--input-type=module',
+      '-e',
+      `import { createGovernor, Decimal } from 'agent-governor'; import { ManualClock, storeConformance } from 'agent-governor/testing'; ${SCRIPT}`,
+    ]);
+    expect(JSON.parse(out)).toEqual(['ok', '0.25', 'function', 0, '0.3']);
+  });
+
+  it('works from CommonJS through its exports', () => {
+    const out = run([
+      '-e',
+      `const { createGovernor, Decimal } = require('agent-governor'); const { ManualClock, storeConformance } = require('agent-governor/testing'); (async () => { ${SCRIPT} })();`,
+    ]);
+    expect(JSON.parse(out)).toEqual(['ok', '0.25', 'function', 0, '0.3']);
+  });
+
+  it('shares one ManualClock class between the entry points (a clock from testing drives the governor)', () => {
+    const out = run([
+      '--input-type=module',
+      '-e',
+      `import { createGovernor } from 'agent-governor'; import { ManualClock } from 'agent-governor/testing';
+       const clock = new ManualClock(Date.UTC(2026, 0, 1));
+       const gov = createGovernor({ clock, limits: [{ meter: 'requests', max: 1, window: '1m' }] });
+       await gov.guard({}, () => 1);
+       const before = (await gov.check({})).allowed;
+       clock.advance(60_000);
+       console.log(JSON.stringify([before, (await gov.check({})).allowed]));`,
+    ]);
+    expect(JSON.parse(out)).toEqual([false, true]);
+  });
+});
