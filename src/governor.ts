@@ -182,6 +182,18 @@ const optionsSchema = z
   })
   .strict();
 
+const ledgerQuerySchema = z
+  .object({
+    scope: z.record(z.string(), z.unknown()).optional(),
+    from: z.number().finite().optional(),
+    to: z.number().finite().optional(),
+    kinds: z.array(z.string()).optional(),
+    statuses: z.array(z.enum(['ok', 'error', 'refused', 'released'])).optional(),
+    limit: z.number().int().positive().optional(),
+    cursor: z.string().optional(),
+  })
+  .strict();
+
 const PROCESS_PREFIX = globalThis.crypto.randomUUID().slice(0, 8);
 
 /** The governor: admits, runs and settles governed calls against limits kept in a store. */
@@ -761,8 +773,9 @@ export class Governor implements ReservationOwner {
 
   /** Read the ledger, oldest first, a page at a time. */
   async queryLedger(query: LedgerQuery = {}): Promise<LedgerPage> {
-    if (query.scope !== undefined) prepareScope(query.scope, 'query.scope');
-    return this.guardStore('queryLedger', () => this.store.queryLedger(query));
+    const q = parseInput(ledgerQuerySchema, query, 'query') as LedgerQuery;
+    if (q.scope !== undefined) prepareScope(q.scope, 'query.scope');
+    return this.guardStore('queryLedger', () => this.store.queryLedger(q));
   }
 
   /** Stop: remove listeners and close the store. */

@@ -543,3 +543,43 @@ describe('store faults', () => {
     expect(faults).toEqual(['reserve: connection reset']);
   });
 });
+
+describe('reading', () => {
+  it('queryLedger validates its query', async () => {
+    const { gov } = setup();
+    await expect(gov.queryLedger({ from: Number.NaN })).rejects.toMatchObject({ code: 'invalid_input', field: 'query.from' });
+    await expect(gov.queryLedger({ statuses: ['lost' as never] })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'query.statuses[0]',
+    });
+    await expect(gov.queryLedger({ scope: { team: 'x' } as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'query.scope.team',
+    });
+    await expect(gov.queryLedger({ limit: 0 })).rejects.toMatchObject({ code: 'invalid_input', field: 'query.limit' });
+  });
+
+  it('getStatus reports used, held, remaining, percent, thresholds and the period', async () => {
+    const { gov } = setup({ budgets: [{ id: 'm', scope: { project: 'p' }, amount: '10', period: 'month' }] });
+    await gov.guard({ scope: { project: 'p' }, estimate: { cost: '8.5' } }, ok);
+    await gov.reserve({ scope: { project: 'p' }, estimate: { cost: '1' } });
+    const [s] = await gov.getStatus({ project: 'p', agent: 'any' });
+    expect(s).toMatchObject({
+      limit: 'm',
+      meter: 'cost',
+      scope: { project: 'p' },
+      enforcement: 'hard',
+      usagePercent: 85,
+      thresholdReached: 80,
+      isOver: false,
+      currency: 'USD',
+    });
+    expect([s!.max.toFixed(), s!.used.toFixed(), s!.held.toFixed(), s!.remaining.toFixed()]).toEqual(['10', '8.5', '1', '0.5']);
+    expect(s!.period).toEqual({ id: '2026-11', startMs: Date.parse('2026-11-01T00:00:00Z'), endMs: Date.parse('2026-12-01T00:00:00Z') });
+  });
+
+  it('ManualClock refuses bad times with invalid_input', () => {
+    expect(() => new ManualClock('not a date')).toThrow(InvalidInputError);
+    expect(() => new ManualClock(0).advance(-1)).toThrow('invalid_input: ms must be a finite number of ms >= 0 (got -1)');
+  });
+});

@@ -1,3 +1,5 @@
+import { InvalidInputError } from './errors.js';
+
 /**
  * Time. Nothing in agent-governor reads `Date.now()` or `performance.now()` directly:
  * everything takes a `Clock`, so tests drive time with a `ManualClock` and never sleep.
@@ -66,7 +68,7 @@ export class ManualClock implements Clock {
   /** Start at `start` (epoch ms or a date string; default 2026-01-01T00:00:00Z). */
   constructor(start: number | string | Date = Date.UTC(2026, 0, 1)) {
     this.wall = typeof start === 'number' ? start : new Date(start).getTime();
-    if (!Number.isFinite(this.wall)) throw new RangeError(`ManualClock: invalid start ${String(start)}`);
+    if (!Number.isFinite(this.wall)) throw new InvalidInputError('start', 'must be epoch ms, a date string or a Date', start);
   }
 
   now(): number {
@@ -79,7 +81,7 @@ export class ManualClock implements Clock {
 
   /** Move time forward by `ms` and wake the sleepers that are due. */
   advance(ms: number): void {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`ManualClock.advance: ms must be >= 0 (got ${ms})`);
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new InvalidInputError('ms', 'must be a finite number of ms >= 0', ms);
     this.wall += ms;
     this.mono += ms;
     this.wake();
@@ -88,7 +90,7 @@ export class ManualClock implements Clock {
   /** Jump the wall clock to an instant (monotonic time moves by the same amount if forward). */
   set(to: number | string | Date): void {
     const t = typeof to === 'number' ? to : new Date(to).getTime();
-    if (!Number.isFinite(t)) throw new RangeError(`ManualClock.set: invalid time ${String(to)}`);
+    if (!Number.isFinite(t)) throw new InvalidInputError('to', 'must be epoch ms, a date string or a Date', to);
     if (t > this.wall) this.mono += t - this.wall;
     this.wall = t;
     this.wake();
