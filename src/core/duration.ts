@@ -1,3 +1,4 @@
+import { Decimal } from 'decimal.js';
 import { InvalidInputError } from './errors.js';
 
 /** A duration: milliseconds, or a typed string such as `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`, `'1w'`. */
@@ -16,7 +17,8 @@ export function parseDuration(value: unknown, field: string, allowZero = false):
     if (!m) {
       throw new InvalidInputError(field, "must be milliseconds or a duration such as '30s', '5m', '1h', '1d'", value);
     }
-    ms = Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    // Exact decimal product: in floats '1.1h' would be 3960000.0000000005 ms.
+    ms = new Decimal(m[1] as string).times(UNIT_MS[m[2] as string] as number).toNumber();
   } else {
     throw new InvalidInputError(field, "must be milliseconds or a duration such as '30s', '5m', '1h', '1d'", value);
   }

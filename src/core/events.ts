@@ -44,6 +44,10 @@ export class TypedEvents<Events extends { [K in keyof Events]: object }> {
   /** Resolve with the next payload of `event` (handy in tests); rejects if `signal` aborts. */
   next<K extends keyof Events & string>(event: K, signal?: AbortSignal): Promise<Events[K]> {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const dispose = this.once(event, resolve);
       signal?.addEventListener(
         'abort',

@@ -50,8 +50,7 @@ export function parseScaled(text: string, scale: number, rounding: 'exact' | 'ce
   const shift = exp - fracPart.length + scale;
   let result: bigint;
   if (shift >= 0) {
-    if (shift > 40) return digits.replace(/0/g, '') === '' ? 0n : undefined;
-    result = BigInt(digits) * pow10(shift);
+    result = BigInt(digits) * (shift <= 40 ? pow10(shift) : 10n ** BigInt(shift));
   } else {
     const cut = -shift;
     if (cut >= digits.length) {
@@ -102,6 +101,11 @@ export function toUnits(value: unknown, field: string, options: ToUnitsOptions =
     text = d.toFixed();
   } else {
     throw new InvalidInputError(field, 'must be a Decimal, a decimal string or a finite number', value);
+  }
+  // Refuse negatives before rounding: rounding up would turn -1e-13 into 0.
+  const trimmed = text.trim();
+  if (trimmed.startsWith('-') && /[1-9]/.test(trimmed.replace(/[eE].*$/, ''))) {
+    throw new InvalidInputError(field, 'must not be negative', value);
   }
   const units = parseScaled(text, scale, options.roundUp ? 'ceil' : 'exact');
   if (units === undefined) throw new InvalidInputError(field, 'must be a decimal number', value);

@@ -21,7 +21,7 @@ export type ScopePattern = { readonly [L in ScopeLevel]?: string };
 export const WILDCARD = '*';
 const MAX_ID_LENGTH = 256;
 // eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 const ESCAPE_RE = /[%/=|]/;
 const LEVEL_SET: ReadonlySet<string> = new Set(SCOPE_LEVELS);
 
