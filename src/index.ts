@@ -50,7 +50,17 @@ export {
   type ViolationEvent,
   type WarningEvent,
 } from './engine/index.js';
-export { MemoryStore, BucketWindow, type MemoryStoreOptions } from './storage/index.js';
+export { MemoryStore, BucketWindow, LogWindow, type MemoryStoreOptions, type WindowCounter, type WindowMode } from './storage/index.js';
+export {
+  DEFAULT_RATE_LIMIT_CONFIG,
+  RateLimiter,
+  SlidingWindow,
+  type LimitType,
+  type RateLimitConfig,
+  type RateLimiterOptions,
+  type RateLimitResult,
+  type WindowUsage,
+} from './ratelimit/index.js';
 export type {
   Awaitable,
   CommitRequest,
@@ -68,6 +78,7 @@ export type {
   VersionedValue,
   WindowAdjustment,
   WindowItem,
+  WindowRead,
   WindowState,
 } from './storage/index.js';
 export { PriceTable, type ModelPrice, type TokenUsage } from './costs/index.js';

@@ -1,16 +1,46 @@
 /**
  * A bucketed sliding window (the seed's `SlidingWindow` algorithm): the window is split
- * into `buckets` equal buckets; the count is the sum of the current bucket and the
- * `buckets - 1` before it, so it can overstate the true sliding count by at most one
- * bucket's worth (hits in the oldest, partly expired bucket), never understate it.
+ * into `buckets` equal buckets and the count is the sum of the current bucket and the
+ * `buckets - 1` before it. The oldest bucket is dropped whole as soon as the current one
+ * starts, while part of it is still inside the true sliding window: the count can miss
+ * at most one bucket's worth of hits, so over any true window of `windowMs` a limit of N
+ * can admit up to N plus the hits of one bucket. Memory is fixed (one number per bucket).
+ * Use the exact mode ({@link LogWindow}) where that bound matters.
  */
 import { InvalidInputError } from '../core/index.js';
 
 /** Default number of buckets per window, as in the seed. */
 export const DEFAULT_BUCKETS = 10;
 
+/** A sliding-window counter: bucketed ({@link BucketWindow}) or exact ({@link LogWindow}). */
+export interface WindowCounter {
+  readonly windowMs: number;
+  readonly buckets: number;
+  readonly mode: WindowMode;
+  /** Weight counted as of the last operation. */
+  readonly total: number;
+  /** Weight counted at `now`. */
+  count(now: number): number;
+  /** Record `weight` at `now`; returns the new count. */
+  add(now: number, weight: number): number;
+  /** Correct a hit made at `at` by `delta` (never below 0); ignored once it left the window. */
+  adjust(now: number, at: number, delta: number): void;
+  /** Ms until `weight` more fits under `limit`: 0 if now, `null` if never (weight > limit). */
+  timeUntilFits(now: number, limit: number, weight: number): number | null;
+  /** Ms until the window is empty (0 if it is). */
+  timeUntilEmpty(now: number): number;
+  /** True when nothing is counted any more at `now`. */
+  idleAt(now: number): boolean;
+  /** Refuse a second definition of the same key with another shape. */
+  assertShape(windowMs: number, buckets: number | undefined, mode: WindowMode, field: string): void;
+}
+
+/** `bucketed` (fixed memory, errs by at most one bucket) or `exact` (a sliding log: exact, memory per hit). */
+export type WindowMode = 'bucketed' | 'exact';
+
 /** Bucketed sliding-window counter. */
-export class BucketWindow {
+export class BucketWindow implements WindowCounter {
+  readonly mode = 'bucketed' as const;
   readonly windowMs: number;
   readonly buckets: number;
   readonly bucketMs: number;
@@ -111,8 +141,27 @@ export class BucketWindow {
     return Math.max(1, (idx + n) * this.bucketMs - now);
   }
 
+  timeUntilEmpty(now: number): number {
+    const idx = this.advance(now);
+    if (this.total <= 0) return 0;
+    const n = this.buckets;
+    for (let b = idx; b > idx - n; b--) if (this.counts[((b % n) + n) % n]! > 0) return Math.max(1, (b + n) * this.bucketMs - now);
+    return 0;
+  }
+
   /** True when nothing in the window is still counted at `now`. */
   idleAt(now: number): boolean {
     return Math.floor(now / this.bucketMs) - this.last >= this.buckets || this.total <= 0;
+  }
+}
+
+/** Throw when a key is used again with another window shape. */
+export function assertSameShape(w: WindowCounter, windowMs: number, buckets: number | undefined, mode: WindowMode, field: string): void {
+  if (windowMs !== w.windowMs || (buckets ?? DEFAULT_BUCKETS) !== w.buckets || mode !== w.mode) {
+    throw new InvalidInputError(
+      `${field}.windowMs`,
+      `does not match the existing ${w.mode} window of ${w.windowMs} ms in ${w.buckets} buckets`,
+      windowMs,
+    );
   }
 }

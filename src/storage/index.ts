@@ -1,4 +1,5 @@
-export { BucketWindow, DEFAULT_BUCKETS } from './bucket-window.js';
+export { BucketWindow, DEFAULT_BUCKETS, type WindowCounter, type WindowMode } from './bucket-window.js';
+export { LogWindow } from './log-window.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export type {
   Awaitable,
@@ -17,5 +18,6 @@ export type {
   VersionedValue,
   WindowAdjustment,
   WindowItem,
+  WindowRead,
   WindowState,
 } from './store.js';

@@ -18,9 +18,11 @@ import type {
   Store,
   VersionedValue,
   WindowAdjustment,
+  WindowRead,
   WindowState,
 } from './store.js';
-import { BucketWindow } from './bucket-window.js';
+import { BucketWindow, type WindowCounter, type WindowMode } from './bucket-window.js';
+import { LogWindow } from './log-window.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -57,7 +59,7 @@ const SWEEP_BATCH = 64;
 export class MemoryStore implements Store {
   private readonly clock: Clock;
   private readonly counters = new Map<string, Counter>();
-  private readonly windows = new Map<string, BucketWindow>();
+  private readonly windows = new Map<string, WindowCounter>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly leases = new MinHeap<Reservation>();
   private deadLeases = 0;
@@ -68,7 +70,7 @@ export class MemoryStore implements Store {
   private readonly maxLedger: number;
   private ops = 0;
   private counterSweep: Iterator<[string, Counter]> | undefined;
-  private windowSweep: Iterator<[string, BucketWindow]> | undefined;
+  private windowSweep: Iterator<[string, WindowCounter]> | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -105,11 +107,12 @@ export class MemoryStore implements Store {
       }
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
-        const win = this.windowFor(w.key, w.windowMs, w.buckets, `windows[${i}]`);
+        const win = this.windowFor(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed', `windows[${i}]`);
         const count = win.count(now);
         if (count + w.weight > w.limit || (w.weight === 0 && count >= w.limit)) {
-          if (win.total === 0) this.windows.delete(w.key);
-          return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs: win.timeUntilFits(now, w.limit, w.weight) } };
+          const retryAfterMs = win.timeUntilFits(now, w.limit, w.weight);
+          if (count === 0) this.windows.delete(w.key);
+          return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs } };
         }
         counts.push(count + w.weight);
       }
@@ -209,16 +212,18 @@ export class MemoryStore implements Store {
     });
   }
 
-  readWindows(items: readonly { key: string; windowMs: number; limit: number; buckets?: number | undefined }[]): WindowState[] {
+  readWindows(items: readonly WindowRead[]): WindowState[] {
     const now = this.tick();
     return items.map((it, i) => {
       const w = this.windows.get(it.key);
       if (w === undefined) {
         BucketWindow.validate(it.windowMs, it.buckets, `items[${i}]`);
-        return { count: 0, retryAfterMs: it.limit >= 1 ? 0 : Infinity };
+        return { count: 0, retryAfterMs: it.limit >= 1 ? 0 : Infinity, resetMs: 0 };
       }
+      w.assertShape(it.windowMs, it.buckets, it.mode ?? 'bucketed', `items[${i}]`);
       const count = w.count(now);
-      return { count, retryAfterMs: count + 1 <= it.limit ? 0 : (w.timeUntilFits(now, it.limit, 1) ?? Infinity) };
+      const retryAfterMs = count + 1 <= it.limit ? 0 : (w.timeUntilFits(now, it.limit, 1) ?? Infinity);
+      return { count, retryAfterMs, resetMs: w.timeUntilEmpty(now) };
     });
   }
 
@@ -280,12 +285,24 @@ export class MemoryStore implements Store {
     return { ok: true, current: next };
   }
 
-  /** Sweep every expired lease and idle key now (normally done a batch at a time as operations go by). */
-  sweep(): void {
+  /** Drop every expired lease, idle window and expired counter now; returns how many keys went. */
+  sweep(): number {
     const now = this.clock.now();
     this.expireLeases(now);
-    for (const [k, c] of this.counters) if (c.held === 0n && c.expiresAt <= now) this.counters.delete(k);
-    for (const [k, w] of this.windows) if (w.idleAt(now)) this.windows.delete(k);
+    let removed = 0;
+    for (const [k, c] of this.counters) {
+      if (c.held === 0n && c.expiresAt <= now) {
+        this.counters.delete(k);
+        removed++;
+      }
+    }
+    for (const [k, w] of this.windows) {
+      if (w.idleAt(now)) {
+        this.windows.delete(k);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   close(): void {
@@ -357,13 +374,14 @@ export class MemoryStore implements Store {
     return c;
   }
 
-  private windowFor(key: string, windowMs: number, buckets: number | undefined, field: string): BucketWindow {
+  private windowFor(key: string, windowMs: number, buckets: number | undefined, mode: WindowMode, field: string): WindowCounter {
     let w = this.windows.get(key);
     if (w === undefined) {
-      w = new BucketWindow(windowMs, buckets, field);
+      if (mode !== 'bucketed' && mode !== 'exact') throw new InvalidInputError(`${field}.mode`, "must be 'bucketed' or 'exact'", mode);
+      w = mode === 'exact' ? new LogWindow(windowMs, buckets, field) : new BucketWindow(windowMs, buckets, field);
       this.windows.set(key, w);
     } else {
-      w.assertShape(windowMs, buckets, field);
+      w.assertShape(windowMs, buckets, mode, field);
     }
     return w;
   }

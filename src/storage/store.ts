@@ -32,6 +32,8 @@ export interface WindowItem {
   readonly weight: number;
   /** Buckets per window (default 10): the count errs by at most one bucket's worth. */
   readonly buckets?: number | undefined;
+  /** `'bucketed'` (default: fixed memory) or `'exact'` (a sliding log). A key keeps the shape it was created with. */
+  readonly mode?: 'bucketed' | 'exact' | undefined;
 }
 
 /** Ask to hold amounts on counters and hit windows, all or none. */
@@ -67,6 +69,7 @@ export interface WindowAdjustment {
   readonly key: string;
   readonly windowMs: number;
   readonly buckets?: number | undefined;
+  readonly mode?: 'bucketed' | 'exact' | undefined;
   /** Signed change; a bucket never goes below 0. */
   readonly delta: number;
   /** Epoch ms of the original hit; ignored when that bucket has left the window. */
@@ -99,8 +102,19 @@ export interface CounterState {
 /** The state of a window for a given limit. */
 export interface WindowState {
   readonly count: number;
-  /** Ms until one more unit fits; 0 when it fits now. */
+  /** Ms until one more unit fits under the limit; 0 when it fits now. */
   readonly retryAfterMs: number;
+  /** Ms until the window is empty; 0 when it is. */
+  readonly resetMs: number;
+}
+
+/** A window to read. */
+export interface WindowRead {
+  readonly key: string;
+  readonly windowMs: number;
+  readonly limit: number;
+  readonly buckets?: number | undefined;
+  readonly mode?: 'bucketed' | 'exact' | undefined;
 }
 
 /** The outcome of a governed operation. */
@@ -178,9 +192,7 @@ export interface Store {
   /** Read counters (absent counters read as zero). */
   read(keys: readonly string[]): Awaitable<readonly CounterState[]>;
   /** Read windows: the count in each and the time until one more unit fits under `limit`. */
-  readWindows(
-    items: readonly { readonly key: string; readonly windowMs: number; readonly limit: number; readonly buckets?: number | undefined }[],
-  ): Awaitable<readonly WindowState[]>;
+  readWindows(items: readonly WindowRead[]): Awaitable<readonly WindowState[]>;
   /** Delete counters and windows; returns how many existed. */
   delete(keys: readonly string[]): Awaitable<number>;
   /** Keys of the counters and windows that start with `prefix`. */
@@ -196,6 +208,11 @@ export interface Store {
    * stored value afterwards: the new one with version + 1 on success, the current one otherwise.
    */
   compareAndSet(key: string, expectedVersion: number, value: string): Awaitable<{ readonly ok: boolean; readonly current: VersionedValue }>;
+  /**
+   * Optional: drop every expired lease, idle window and expired counter now; returns how
+   * many keys were removed. Stores that expire keys on their own (Redis TTLs) may omit it.
+   */
+  sweep?(): Awaitable<number>;
   /** Release resources (timers, connections). The store must not be used afterwards. */
   close(): Awaitable<void>;
 }

@@ -171,7 +171,7 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
         });
         assert.equal(r.ok, true);
         assert.deepEqual(await s.read(['a']), [{ used: 0n, held: 0n }]);
-        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 1 }]), [{ count: 0, retryAfterMs: 0 }]);
+        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 1 }]), [{ count: 0, retryAfterMs: 0, resetMs: 0 }]);
       });
 
       test('keeps amounts up to the signed 64-bit maximum exactly', async (s) => {
@@ -196,11 +196,13 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
         // Hits at +0s, +1s, +2s sit in the bucket [0s, 6s) of a 60 s window in 10 buckets: it leaves at +60s.
         const r = await s.reserve({ counters: [], windows: [w], leaseMs: 1000 });
         assert.deepEqual(r, { ok: false, failure: { type: 'window', index: 0, count: 3, retryAfterMs: 57_000 } });
-        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 60_000, limit: 3 }]), [{ count: 3, retryAfterMs: 57_000 }]);
+        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 60_000, limit: 3 }]), [
+          { count: 3, retryAfterMs: 57_000, resetMs: 57_000 },
+        ]);
         clock.advance(56_999);
         assert.equal((await s.reserve({ counters: [], windows: [w], leaseMs: 1000 })).ok, false);
         clock.advance(1);
-        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 60_000, limit: 3 }]), [{ count: 0, retryAfterMs: 0 }]);
+        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 60_000, limit: 3 }]), [{ count: 0, retryAfterMs: 0, resetMs: 0 }]);
       });
 
       test('weights count in full, and a weight above the limit never fits', async (s) => {
@@ -221,7 +223,7 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
           leaseMs: 1000,
         });
         assert.equal(r.ok, false);
-        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 5 }]), [{ count: 0, retryAfterMs: 0 }]);
+        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 5 }]), [{ count: 0, retryAfterMs: 0, resetMs: 0 }]);
         await s.reserve({ counters: [], windows: [{ key: 'w2', windowMs: 1000, limit: 1, weight: 1 }], leaseMs: 1000 });
         const r2 = await s.reserve({
           id: 'r2',
@@ -243,9 +245,63 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
         });
         clock.advance(10_000);
         await s.commit({ id: 'r1', counters: [], windows: [{ key: 't', windowMs: 60_000, delta: -380, at }] });
-        assert.deepEqual(await s.readWindows([{ key: 't', windowMs: 60_000, limit: 1000 }]), [{ count: 120, retryAfterMs: 0 }]);
+        assert.deepEqual(await s.readWindows([{ key: 't', windowMs: 60_000, limit: 1000 }]), [
+          { count: 120, retryAfterMs: 0, resetMs: 50_000 },
+        ]);
         await s.commit({ id: 'r1', counters: [], windows: [{ key: 't', windowMs: 60_000, delta: -1000, at }] });
-        assert.deepEqual(await s.readWindows([{ key: 't', windowMs: 60_000, limit: 1000 }]), [{ count: 0, retryAfterMs: 0 }]);
+        assert.deepEqual(await s.readWindows([{ key: 't', windowMs: 60_000, limit: 1000 }]), [{ count: 0, retryAfterMs: 0, resetMs: 0 }]);
+      });
+    });
+
+    h.describe('exact (sliding log) windows', () => {
+      const exact = { windowMs: 60_000, mode: 'exact' as const };
+      test('count exactly the hits of the last windowMs, where the bucketed window drops a whole bucket', async (s, clock) => {
+        clock.advance(5_000);
+        for (let i = 0; i < 3; i++) {
+          for (const mode of ['exact', 'bucketed'] as const) {
+            const key = mode === 'exact' ? 'log' : 'buckets';
+            assert.equal(
+              (await s.reserve({ counters: [], windows: [{ key, windowMs: 60_000, limit: 3, weight: 1, mode }], leaseMs: 1000 })).ok,
+              true,
+            );
+          }
+          clock.advance(1_000);
+        }
+        // Hits at +5 s, +6 s and +7 s. At +60 s the bucketed window has dropped its bucket [0 s, 6 s)
+        // (the +5 s hit), while the log still counts all three: the +5 s hit leaves at +65 s.
+        clock.advance(52_000);
+        assert.deepEqual(await s.readWindows([{ key: 'log', limit: 3, ...exact }]), [{ count: 3, retryAfterMs: 5_000, resetMs: 7_000 }]);
+        assert.deepEqual(await s.readWindows([{ key: 'buckets', windowMs: 60_000, limit: 3 }]), [
+          { count: 2, retryAfterMs: 0, resetMs: 6_000 },
+        ]);
+        const r = await s.reserve({ counters: [], windows: [{ key: 'log', weight: 1, limit: 3, ...exact }], leaseMs: 1000 });
+        assert.deepEqual(r, { ok: false, failure: { type: 'window', index: 0, count: 3, retryAfterMs: 5_000 } });
+        clock.advance(4_999);
+        assert.equal(
+          (await s.reserve({ counters: [], windows: [{ key: 'log', weight: 1, limit: 3, ...exact }], leaseMs: 1000 })).ok,
+          false,
+        );
+        clock.advance(1);
+        assert.equal((await s.reserve({ counters: [], windows: [{ key: 'log', weight: 1, limit: 3, ...exact }], leaseMs: 1000 })).ok, true);
+      });
+
+      test('weights and corrections at the hit time', async (s, clock) => {
+        const at = clock.now();
+        await s.reserve({ counters: [], windows: [{ key: 't', weight: 700, limit: 1000, ...exact }], leaseMs: 1000 });
+        clock.advance(2_000);
+        await s.reserve({ counters: [], windows: [{ key: 't', weight: 200, limit: 1000, ...exact }], leaseMs: 1000 });
+        const r = await s.reserve({ counters: [], windows: [{ key: 't', weight: 300, limit: 1000, ...exact }], leaseMs: 1000 });
+        assert.deepEqual(r, { ok: false, failure: { type: 'window', index: 0, count: 900, retryAfterMs: 58_000 } });
+        await s.commit({ id: 'none', counters: [], windows: [{ key: 't', delta: -500, at, ...exact }] });
+        assert.deepEqual(await s.readWindows([{ key: 't', limit: 1000, ...exact }]), [{ count: 400, retryAfterMs: 0, resetMs: 60_000 }]);
+      });
+
+      test('a key keeps its mode: using it with another is invalid_input', async (s) => {
+        await s.reserve({ counters: [], windows: [{ key: 'k', weight: 1, limit: 5, ...exact }], leaseMs: 1000 });
+        await rejectsInvalid(
+          () => s.reserve({ counters: [], windows: [{ key: 'k', windowMs: 60_000, weight: 1, limit: 5 }], leaseMs: 1000 }),
+          /windowMs/,
+        );
       });
     });
 
@@ -405,7 +461,7 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
         assert.equal((await s.reserve({ id: 'dup', counters: [{ key: 'k', amount: 1n }], leaseMs: 1000 })).ok, true);
         await rejectsInvalid(() => s.reserve({ id: 'dup', counters: [{ key: 'k', amount: 1n }], leaseMs: 1000 }), /id/);
         assert.deepEqual(await s.read(['k']), [{ used: 0n, held: 1n }]);
-        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 5 }]), [{ count: 0, retryAfterMs: 0 }]);
+        assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 5 }]), [{ count: 0, retryAfterMs: 0, resetMs: 0 }]);
       });
     });
   });

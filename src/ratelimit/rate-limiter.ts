@@ -1,0 +1,228 @@
+/**
+ * Seed 002's `RateLimiter`: per-user and per-endpoint limits over sliding minute, hour
+ * and day windows, a burst allowance and token limits. Every window lives in the Store
+ * (its sliding-window primitive), so with a shared store every process sees one limit;
+ * a check is one store operation that checks and records all windows, all or none.
+ */
+import { InvalidInputError, systemClock, validateId, type Clock } from '../core/index.js';
+import { MemoryStore, type Store, type WindowItem } from '../storage/index.js';
+import {
+  compileConfig,
+  DEFAULT_RATE_LIMIT_CONFIG,
+  type CompiledConfig,
+  type LimitType,
+  type RateLimitConfig,
+  type WindowSpec,
+} from './config.js';
+
+/** The answer of a check, as the seed's `RateLimitResult`. */
+export interface RateLimitResult {
+  readonly exceeded: boolean;
+  /** Requests left in the tightest request window after this one (`Infinity` when no window limits requests). */
+  readonly remaining: number;
+  /** The window that refused, or (when allowed) the tightest request window; `null` when none applies. */
+  readonly limitType: LimitType | null;
+  /** Count in that window (after this request, when allowed). */
+  readonly current: number;
+  /** That window's limit. */
+  readonly limit: number;
+  /** Seconds until a retry can succeed: 0 when allowed, never 0 when exceeded; `Infinity` when the request can never fit. */
+  readonly retryAfter: number;
+  /** The same in milliseconds. */
+  readonly retryAfterMs: number;
+}
+
+/** Where one window stands (seed `get_usage`). */
+export interface WindowUsage {
+  readonly current: number;
+  readonly limit: number;
+  readonly remaining: number;
+  /** Seconds until the window is empty. */
+  readonly resetInSeconds: number;
+  /** Ms until one more request fits (0 if it fits now). */
+  readonly retryAfterMs: number;
+}
+
+/** Options of {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  /** Where windows live (default: a new MemoryStore on `clock`). */
+  store?: Store;
+  clock?: Clock;
+  /** The config of users and endpoints without their own (default: 60/min, 1,000/h, 10,000/day). */
+  defaultConfig?: RateLimitConfig;
+}
+
+/** Window items for one (user, endpoint), as the pipeline reserves them. */
+export interface LimiterWindows {
+  readonly items: readonly WindowItem[];
+  readonly specs: readonly WindowSpec[];
+  /** `user=<id>/endpoint=<id>`, for refusals. */
+  readonly scope: string;
+}
+
+const NO_COUNTERS: never[] = [];
+const ESCAPE_RE = /[%|]/;
+
+function esc(id: string): string {
+  return ESCAPE_RE.test(id) ? id.replace(/[%|]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : id;
+}
+
+function suffix(w: WindowSpec): string {
+  // The window's shape is part of its key: changing a mode or burst window starts a new window
+  // instead of clashing with the old one (a store keeps the shape a key was created with).
+  return `|${w.type}/${w.windowMs}/${w.mode === 'exact' ? 'x' : w.buckets}`;
+}
+
+/** Sliding-window rate limits per user and per endpoint. */
+export class RateLimiter {
+  readonly store: Store;
+  readonly clock: Clock;
+  private defaults: CompiledConfig;
+  private readonly users = new Map<string, CompiledConfig>();
+  private readonly endpoints = new Map<string, CompiledConfig>();
+
+  constructor(options: RateLimiterOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? new MemoryStore({ clock: this.clock });
+    this.defaults = compileConfig(options.defaultConfig ?? DEFAULT_RATE_LIMIT_CONFIG, 'defaultConfig');
+  }
+
+  /** Set the config of users and endpoints that have none of their own. */
+  setDefaultConfig(config: RateLimitConfig): void {
+    this.defaults = compileConfig(config, 'config');
+  }
+
+  /** Set the limits of one user (over every endpoint without limits of its own). */
+  setUserLimits(userId: string, config: RateLimitConfig): void {
+    validateId(userId, 'userId');
+    this.users.set(userId, compileConfig(config, 'config'));
+  }
+
+  /** Drop a user's own limits (the default applies again). True when it had some. */
+  removeUserLimits(userId: string): boolean {
+    validateId(userId, 'userId');
+    return this.users.delete(userId);
+  }
+
+  /** Set the limits of an endpoint; they override user limits, as in the seed. */
+  setEndpointLimits(endpoint: string, config: RateLimitConfig): void {
+    validateId(endpoint, 'endpoint');
+    this.endpoints.set(endpoint, compileConfig(config, 'config'));
+  }
+
+  /** Drop an endpoint's limits. True when it had some. */
+  removeEndpointLimits(endpoint: string): boolean {
+    validateId(endpoint, 'endpoint');
+    return this.endpoints.delete(endpoint);
+  }
+
+  /** The config in force for a user on an endpoint: the endpoint's, else the user's, else the default. */
+  getConfig(userId: string, endpoint?: string): RateLimitConfig {
+    validateId(userId, 'userId');
+    if (endpoint !== undefined) validateId(endpoint, 'endpoint');
+    return this.effective(userId, endpoint ?? 'default').config;
+  }
+
+  /**
+   * Check a request of `userId` on `endpoint` against every window of its config, and
+   * record it (unless `record` is false) in all of them, all or none. A request that
+   * carries `tokens` counts them on the token windows. Refusals are data, not throws.
+   */
+  async checkRateLimit(userId: string, endpoint = 'default', record = true, options?: { tokens?: number }): Promise<RateLimitResult> {
+    const w = this.windowsFor(userId, endpoint, options?.tokens ?? 0);
+    const res = await this.store.reserve({ counters: NO_COUNTERS, windows: w.items, leaseMs: 1, dryRun: !record });
+    if (!res.ok) {
+      const f = res.failure as { index: number; count: number; retryAfterMs: number | null };
+      const spec = w.specs[f.index] as WindowSpec;
+      const retryAfterMs = f.retryAfterMs ?? Infinity;
+      return {
+        exceeded: true,
+        remaining: 0,
+        limitType: spec.type,
+        current: f.count,
+        limit: spec.limit,
+        retryAfter: retryAfterMs / 1000,
+        retryAfterMs,
+      };
+    }
+    let tight = -1;
+    let remaining = Infinity;
+    for (let i = 0; i < w.specs.length; i++) {
+      const spec = w.specs[i] as WindowSpec;
+      if (spec.weighs !== 'requests') continue;
+      const left = spec.limit - (res.windowCounts[i] as number);
+      if (left < remaining) {
+        remaining = left;
+        tight = i;
+      }
+    }
+    if (tight < 0) return { exceeded: false, remaining, limitType: null, current: 0, limit: 0, retryAfter: 0, retryAfterMs: 0 };
+    const spec = w.specs[tight] as WindowSpec;
+    return {
+      exceeded: false,
+      remaining,
+      limitType: spec.type,
+      current: res.windowCounts[tight] as number,
+      limit: spec.limit,
+      retryAfter: 0,
+      retryAfterMs: 0,
+    };
+  }
+
+  /** Where each window of a user on an endpoint stands, by window type. */
+  async getUsage(userId: string, endpoint = 'default'): Promise<Partial<Record<LimitType, WindowUsage>>> {
+    const w = this.windowsFor(userId, endpoint, 0);
+    const states = await this.store.readWindows(w.items);
+    const out: Partial<Record<LimitType, WindowUsage>> = {};
+    w.specs.forEach((spec, i) => {
+      const st = states[i]!;
+      out[spec.type] = {
+        current: st.count,
+        limit: spec.limit,
+        remaining: Math.max(0, spec.limit - st.count),
+        resetInSeconds: st.resetMs / 1000,
+        retryAfterMs: st.retryAfterMs,
+      };
+    });
+    return out;
+  }
+
+  /** Clear every window of a user, on every endpoint; returns how many windows were cleared. */
+  async resetUser(userId: string): Promise<number> {
+    validateId(userId, 'userId');
+    const keys = await this.store.keys(`rl|${esc(userId)}|`);
+    return keys.length === 0 ? 0 : this.store.delete(keys);
+  }
+
+  /** Drop expired window data now (the store also does it as it goes); returns how many entries went. */
+  async cleanupExpired(): Promise<number> {
+    return this.store.sweep === undefined ? 0 : this.store.sweep();
+  }
+
+  /** The window items of a request of `userId` on `endpoint` carrying `tokens` (used by the governor's pipeline). */
+  windowsFor(userId: string, endpoint: string, tokens: number): LimiterWindows {
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) validateId(userId, 'userId');
+    if (typeof endpoint !== 'string' || endpoint.length === 0 || endpoint.length > 256) validateId(endpoint, 'endpoint');
+    if (tokens !== 0 && (!Number.isSafeInteger(tokens) || tokens < 0))
+      throw new InvalidInputError('tokens', 'must be a non-negative whole number', tokens);
+    const cc = this.effective(userId, endpoint);
+    const prefix = `rl|${esc(userId)}|${esc(endpoint)}`;
+    const items: WindowItem[] = [];
+    for (const spec of cc.windows) {
+      items.push({
+        key: prefix + suffix(spec),
+        windowMs: spec.windowMs,
+        limit: spec.limit,
+        weight: spec.weighs === 'requests' ? 1 : tokens,
+        buckets: spec.buckets,
+        mode: spec.mode,
+      });
+    }
+    return { items, specs: cc.windows, scope: `user=${userId}/endpoint=${endpoint}` };
+  }
+
+  private effective(userId: string, endpoint: string): CompiledConfig {
+    return this.endpoints.get(endpoint) ?? this.users.get(userId) ?? this.defaults;
+  }
+}
