@@ -28,6 +28,7 @@ import {
   type Scope,
 } from './core/index.js';
 import { PriceTable, type ModelPrice } from './costs/index.js';
+import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
 import {
   budgetToLimit,
   compileLimit,
@@ -79,6 +80,16 @@ export interface GovernorOptions {
   budgets?: BudgetSpec[];
   /** Limits (quotas, rate limits, any meter) to set at start. */
   limits?: LimitSpec[];
+  /** Per-user and per-endpoint rate limits for requests that name a `user` (see `gov.limiter`). */
+  limiter?: {
+    defaultConfig?: RateLimitConfig;
+    users?: Record<string, RateLimitConfig>;
+    endpoints?: Record<string, RateLimitConfig>;
+  };
+  /** What a rate-limited call does by default: `'throw'` (default) or `'wait'` until it fits. */
+  onRateLimit?: 'throw' | 'wait';
+  /** The longest a call waits in `'wait'` mode before the refusal is thrown (default `'1m'`). */
+  maxWaitMs?: Duration;
 }
 
 /** Who changed a limit and why: recorded in the audit trail. */
@@ -150,7 +161,18 @@ interface Admission {
   readonly periods: readonly (string | undefined)[];
   readonly expires: readonly (number | undefined)[];
   readonly amounts: readonly bigint[];
-  readonly windowWeights: readonly number[];
+  /** Every sliding window the call hits: the plan's, then the rate limiter's for its user and endpoint. */
+  readonly windows: readonly AdmissionWindow[];
+}
+
+/** One window of an admission, with what a refusal or a settle needs to know about it. */
+interface AdmissionWindow extends WindowItem {
+  /** What the weight counts: a meter, or `tokens` (input + output tokens) for the limiter's token windows. */
+  readonly weighs: string;
+  readonly limitId: string;
+  readonly meter: string;
+  readonly scope: Scope;
+  readonly scopeKey: string;
 }
 
 const optionsSchema = z
@@ -179,6 +201,16 @@ const optionsSchema = z
       .optional(),
     budgets: z.array(z.unknown()).optional(),
     limits: z.array(z.unknown()).optional(),
+    limiter: z
+      .object({
+        defaultConfig: z.unknown().optional(),
+        users: z.record(z.string(), z.unknown()).optional(),
+        endpoints: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict()
+      .optional(),
+    onRateLimit: z.enum(['throw', 'wait']).optional(),
+    maxWaitMs: z.union([z.number(), z.string()]).optional(),
   })
   .strict();
 
@@ -203,9 +235,15 @@ export class Governor implements ReservationOwner {
   readonly currency: string;
   readonly prices: PriceTable;
   readonly meters: MeterRegistry;
+  /** Per-user and per-endpoint rate limits (seed 002); a request naming a `user` is checked against them. */
+  readonly limiter: RateLimiter;
   private readonly events: TypedEvents<GovernorEvents>;
   private readonly registry = new LimitRegistry();
   private readonly leaseMs: number;
+  private readonly onRateLimit: 'throw' | 'wait';
+  private readonly maxWaitMs: number;
+  private readonly waits: WaitQueues;
+  private readonly refusals = new WeakMap<GovernorError, { a: Admission; id: string; failure: ReserveFailure }>();
   private readonly idPrefix: string;
   private seq = 0;
 
@@ -216,6 +254,17 @@ export class Governor implements ReservationOwner {
     this.currency = o.currency ?? 'USD';
     this.leaseMs = o.leaseMs === undefined ? 600_000 : parseDuration(o.leaseMs, 'options.leaseMs');
     this.meters = new MeterRegistry(o.meters);
+    this.onRateLimit = o.onRateLimit ?? 'throw';
+    this.maxWaitMs = o.maxWaitMs === undefined ? 60_000 : parseDuration(o.maxWaitMs, 'options.maxWaitMs', true);
+    this.limiter = new RateLimiter({
+      store: this.store,
+      clock: this.clock,
+      defaultConfig: o.limiter?.defaultConfig as RateLimitConfig | undefined,
+    });
+    for (const [user, config] of Object.entries(o.limiter?.users ?? {})) this.limiter.setUserLimits(user, config as RateLimitConfig);
+    for (const [endpoint, config] of Object.entries(o.limiter?.endpoints ?? {}))
+      this.limiter.setEndpointLimits(endpoint, config as RateLimitConfig);
+    this.waits = new WaitQueues(this.clock);
     this.prices = new PriceTable((o.pricing?.models ?? {}) as Record<string, ModelPrice>, 'options.pricing.models');
     this.events = new TypedEvents<GovernorEvents>((error, event) => {
       if (event !== 'listener.error') this.events.emit('listener.error', { event, error });
@@ -355,7 +404,7 @@ export class Governor implements ReservationOwner {
     } catch (e) {
       return Promise.reject(e);
     }
-    const admitted = this.admit(p);
+    const admitted = this.admitOrWait(p);
     return admitted instanceof Promise ? admitted.then((r) => this.run(r, p, fn)) : this.run(admitted, p, fn);
   }
 
@@ -385,8 +434,8 @@ export class Governor implements ReservationOwner {
    */
   async reserve(request: GuardRequest): Promise<Reservation> {
     const p = this.prepare(request);
-    const r = await this.admit(p);
-    if (r instanceof GovernorError) throw r;
+    const r = await this.admitOrWait(p);
+    if (r instanceof GovernorError) throw this.refused(r);
     return r;
   }
 
@@ -428,8 +477,29 @@ export class Governor implements ReservationOwner {
       expires.push(c.expiresAt);
       amounts.push(amount);
     }
-    const windowWeights = plan.windows.map((w) => Number(p.estimate.get(w.meter) ?? 0n));
-    return { p, plan, now, started: this.clock.monotonic(), counters, keys, periods, expires, amounts, windowWeights };
+    const windows: AdmissionWindow[] = plan.windows.map((w) => ({
+      key: w.key,
+      windowMs: w.windowMs,
+      limit: w.max,
+      weight: Number(p.estimate.get(w.meter) ?? 0n),
+      buckets: w.buckets,
+      mode: w.mode,
+      weighs: w.meter,
+      limitId: w.limit.id,
+      meter: w.meter,
+      scope: w.scope,
+      scopeKey: w.scopeKey,
+    }));
+    if (p.user !== undefined) {
+      const lw = this.limiter.windowsFor(p.user, p.endpoint ?? 'default', Number(tokensOf(p.estimate)));
+      const scope = { ...p.scope };
+      lw.items.forEach((item, i) => {
+        const spec = lw.specs[i]!;
+        const weighs = spec.weighs === 'tokens' ? 'tokens' : 'requests';
+        windows.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: lw.scope });
+      });
+    }
+    return { p, plan, now, started: this.clock.monotonic(), counters, keys, periods, expires, amounts, windows };
   }
 
   private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
@@ -442,17 +512,7 @@ export class Governor implements ReservationOwner {
         expiresAt: a.expires[i],
       });
     }
-    let windows: WindowItem[] | undefined;
-    if (a.plan.windows.length > 0) {
-      windows = a.plan.windows.map((w, i) => ({
-        key: w.key,
-        windowMs: w.windowMs,
-        limit: w.max,
-        weight: a.windowWeights[i] as number,
-        buckets: w.buckets,
-      }));
-    }
-    return { id, counters: items, windows, leaseMs: a.p.leaseMs, dryRun };
+    return { id, counters: items, windows: a.windows, leaseMs: a.p.leaseMs, dryRun };
   }
 
   private admit(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
@@ -476,12 +536,58 @@ export class Governor implements ReservationOwner {
   private admitted(a: Admission, id: string, res: ReserveResult): Reservation | GovernorError {
     if (res.ok) return new Reservation(this, id, a.p.scope, res.expiresAt, a.p.signal, a);
     const error = this.refusal(a, res.failure);
-    this.recordRefusal(a, id, error, res.failure);
+    // Recorded only if the caller gives up on it: a call waiting in queue mode is refused many times.
+    this.refusals.set(error, { a, id, failure: res.failure });
     return error;
   }
 
+  /** Record a refusal the caller gives up on (ledger entry, violation event); returns it to throw. */
+  private refused(error: GovernorError): GovernorError {
+    const r = this.refusals.get(error);
+    if (r !== undefined) {
+      this.refusals.delete(error);
+      this.recordRefusal(r.a, r.id, error, r.failure);
+    }
+    return error;
+  }
+
+  private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
+    return (p.onRateLimit ?? this.onRateLimit) === 'wait' ? this.waitAdmit(p) : this.admit(p);
+  }
+
+  /**
+   * Queue mode: admit at once unless calls already wait on one of this call's windows;
+   * when a rate limit refuses, wait in that window's FIFO queue until the call fits, the
+   * deadline passes or the signal aborts. Other refusals are returned at once.
+   */
+  private async waitAdmit(p: PreparedRequest): Promise<Reservation | GovernorError> {
+    const deadline = this.clock.now() + (p.maxWaitMs ?? this.maxWaitMs);
+    let key = this.buildAdmission(p).windows.find((w) => this.waits.busy(w.key))?.key;
+    if (key === undefined) {
+      const first = await this.admit(p);
+      if (!(first instanceof RateLimitedError)) return first;
+      const r = this.refusals.get(first);
+      if (r === undefined || r.failure.type !== 'window') return first;
+      key = (r.a.windows[r.failure.index] as AdmissionWindow).key;
+    }
+    try {
+      return await this.waits.run<Reservation | GovernorError>(
+        key,
+        async () => {
+          const r = await this.admit(p);
+          return r instanceof RateLimitedError ? { ok: false, retryAfterMs: r.retryAfterMs, error: r } : { ok: true, value: r };
+        },
+        deadline,
+        p.signal,
+      );
+    } catch (e) {
+      if (e instanceof GovernorError) return e;
+      throw e;
+    }
+  }
+
   private async run<T>(r: Reservation | GovernorError, p: PreparedRequest, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
-    if (r instanceof GovernorError) throw r;
+    if (r instanceof GovernorError) throw this.refused(r);
     let result: T;
     try {
       result = await fn(r);
@@ -499,14 +605,14 @@ export class Governor implements ReservationOwner {
 
   private refusal(a: Admission, f: ReserveFailure): GovernorError {
     if (f.type === 'window') {
-      const w = a.plan.windows[f.index]!;
+      const w = a.windows[f.index]!;
       const d = {
-        limit: w.limit.id,
+        limit: w.limitId,
         meter: w.meter,
         scope: w.scopeKey,
-        requested: String(a.windowWeights[f.index]),
-        available: String(Math.max(0, w.max - f.count)),
-        max: String(w.max),
+        requested: String(w.weight),
+        available: String(Math.max(0, w.limit - f.count)),
+        max: String(w.limit),
       };
       return f.retryAfterMs === null
         ? new LimitExceededError('rate_limited', { ...d, retryAfterMs: undefined })
@@ -534,7 +640,7 @@ export class Governor implements ReservationOwner {
     const at = a.now;
     if (this.events.has('violation')) {
       const c = f.type === 'counter' ? a.counters[f.index] : undefined;
-      const w = f.type === 'window' ? a.plan.windows[f.index] : undefined;
+      const w = f.type === 'window' ? a.windows[f.index] : undefined;
       this.events.emit('violation', {
         type: 'refused',
         code: e.code,
@@ -642,10 +748,11 @@ export class Governor implements ReservationOwner {
       amounts.push(amount);
     }
     const windows: WindowAdjustment[] = [];
-    for (let i = 0; i < a.plan.windows.length; i++) {
-      const w = a.plan.windows[i]!;
-      const delta = Number(w.meter === 'cost' ? costUnits : actual(w.meter)) - (a.windowWeights[i] as number);
-      if (delta !== 0) windows.push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, delta, at: a.now });
+    for (const w of a.windows) {
+      const weight =
+        w.weighs === 'cost' ? costUnits : w.weighs === 'tokens' ? actual('inputTokens') + actual('outputTokens') : actual(w.weighs);
+      const delta = Number(weight) - w.weight;
+      if (delta !== 0) windows.push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: a.now });
     }
     const res = await this.guardStore('commit', () => this.store.commit({ id: r.id, counters: commitCounters, windows, ledger: entry }));
     for (let j = 0; j < committed.length; j++) {
@@ -756,7 +863,9 @@ export class Governor implements ReservationOwner {
     for (const c of plan.counters) if (c.tracker !== undefined) refreshPeriod(c, now);
     const states = await this.guardStore('read', () => this.store.read(plan.counters.map((c) => c.key)));
     const wins = await this.guardStore('readWindows', () =>
-      this.store.readWindows(plan.windows.map((w) => ({ key: w.key, windowMs: w.windowMs, limit: w.max, buckets: w.buckets }))),
+      this.store.readWindows(
+        plan.windows.map((w) => ({ key: w.key, windowMs: w.windowMs, limit: w.max, buckets: w.buckets, mode: w.mode })),
+      ),
     );
     const out: LimitStatus[] = [];
     plan.counters.forEach((c, i) => {
@@ -803,6 +912,11 @@ export class Governor implements ReservationOwner {
       return this.storeFailure(operation, e);
     }
   }
+}
+
+/** Input plus output tokens: what token rate limits count, the way providers count them. */
+function tokensOf(units: ReadonlyMap<string, bigint>): bigint {
+  return (units.get('inputTokens') ?? 0n) + (units.get('outputTokens') ?? 0n);
 }
 
 function refreshPeriod(c: PlanCounter, now: number): void {

@@ -12,6 +12,7 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   storage: { rooms: ['core'], packages: [] },
   costs: { rooms: ['core'], packages: [] },
   engine: { rooms: ['core', 'storage', 'costs'], packages: ['zod'] },
+  ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
 };
 

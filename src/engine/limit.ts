@@ -46,6 +46,8 @@ export interface LimitSpec {
   readonly window?: Duration | undefined;
   /** Buckets of a sliding window (default 10; the count errs by at most one bucket). */
   readonly buckets?: number | undefined;
+  /** A sliding window kept in buckets (`'bucketed'`, default) or as an exact sliding log (`'exact'`). */
+  readonly mode?: 'bucketed' | 'exact' | undefined;
   /** `'hard'` refuses calls that would pass the cap (default); `'soft'` only warns. */
   readonly enforcement?: 'hard' | 'soft' | undefined;
   /** Percentages of the cap at which a `warning` fires, ascending (default 50, 80, 90, 100). */
@@ -85,6 +87,7 @@ export interface CompiledLimit {
   readonly tracker: PeriodTracker | undefined;
   readonly windowMs: number | undefined;
   readonly buckets: number | undefined;
+  readonly mode: 'bucketed' | 'exact';
   readonly currency: string | undefined;
   /** The counter (or window) key without the period instance. */
   readonly counterBase: string;
@@ -106,6 +109,7 @@ const limitSchema = z
     timeZone: z.string().optional(),
     window: z.union([z.number(), z.string()]).optional(),
     buckets: z.number().int().min(1).max(3600).optional(),
+    mode: z.enum(['bucketed', 'exact']).optional(),
     enforcement: z.enum(['hard', 'soft']).optional(),
     thresholds: thresholdsSchema.optional(),
     currency: z
@@ -170,7 +174,10 @@ export function compileLimit(value: unknown, field: string, meters: MeterRegistr
       throw new InvalidInputError(`${field}.max`, 'of a sliding window must be a safe integer', spec.max);
   } else if (spec.buckets !== undefined) {
     throw new InvalidInputError(`${field}.buckets`, 'only applies to a sliding window', spec.buckets);
+  } else if (spec.mode !== undefined) {
+    throw new InvalidInputError(`${field}.mode`, 'only applies to a sliding window', spec.mode);
   }
+  const mode = spec.mode ?? 'bucketed';
   if (def.kind !== 'money' && spec.currency !== undefined) {
     throw new InvalidInputError(`${field}.currency`, 'only applies to the cost meter', spec.currency);
   }
@@ -189,7 +196,8 @@ export function compileLimit(value: unknown, field: string, meters: MeterRegistr
   }
   const thresholds = spec.thresholds ?? DEFAULT_THRESHOLDS;
   const patternKey = scopeKey(pattern);
-  const windowPart = windowMs !== undefined ? `w${windowMs}/${buckets}` : period === 'total' ? 'total' : `${period}:${timeZone}`;
+  const windowPart =
+    windowMs !== undefined ? `w${windowMs}/${mode === 'exact' ? 'x' : buckets}` : period === 'total' ? 'total' : `${period}:${timeZone}`;
   const id = spec.id === undefined ? `${spec.meter}:${windowPart}@${patternKey || '*'}` : validateId(spec.id, `${field}.id`);
   return {
     id,
@@ -206,6 +214,7 @@ export function compileLimit(value: unknown, field: string, meters: MeterRegistr
     tracker: period === 'total' || windowMs !== undefined ? undefined : new PeriodTracker(period, timeZone),
     windowMs,
     buckets,
+    mode,
     currency: limitCurrency,
     counterBase: `${spec.meter}|${windowPart}`,
     spec,

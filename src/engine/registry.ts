@@ -34,6 +34,7 @@ export interface PlanWindow {
   readonly max: number;
   readonly windowMs: number;
   readonly buckets: number;
+  readonly mode: 'bucketed' | 'exact';
 }
 
 /** Everything admission needs for calls on one scope. */
@@ -140,6 +141,7 @@ export class LimitRegistry {
             max,
             windowMs: l.windowMs,
             buckets: l.buckets ?? 10,
+            mode: l.mode,
           });
         }
         continue;

@@ -58,6 +58,14 @@ export interface GuardRequest<R = unknown> {
   readonly usageOf?: ((result: R) => UsageReport | undefined) | undefined;
   /** Extra data recorded on the ledger entry. */
   readonly metadata?: { readonly [key: string]: unknown } | undefined;
+  /** The user the call is made for: checked against `gov.limiter`'s limits for this user and `endpoint`. */
+  readonly user?: string | undefined;
+  /** The endpoint of the call for the rate limiter (default `'default'`). */
+  readonly endpoint?: string | undefined;
+  /** `'wait'` queues a rate-limited call (FIFO per limit) until it fits, instead of throwing. */
+  readonly onRateLimit?: 'throw' | 'wait' | undefined;
+  /** The longest to wait in `'wait'` mode (default: the governor's `maxWaitMs`). */
+  readonly maxWaitMs?: Duration | undefined;
 }
 
 /** A validated request. */
@@ -74,6 +82,10 @@ export interface PreparedRequest {
   readonly signal: AbortSignal | undefined;
   readonly usageOf: ((result: never) => UsageReport | undefined) | undefined;
   readonly metadata: { readonly [key: string]: unknown } | undefined;
+  readonly user: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly onRateLimit: 'throw' | 'wait' | undefined;
+  readonly maxWaitMs: number | undefined;
 }
 
 const KINDS: ReadonlySet<string> = new Set(Object.keys(KIND_METER));
@@ -88,6 +100,10 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set([
   'signal',
   'usageOf',
   'metadata',
+  'user',
+  'endpoint',
+  'onRateLimit',
+  'maxWaitMs',
 ]);
 
 const scopeCache = new WeakMap<object, { scope: Scope; key: string }>();
@@ -184,5 +200,14 @@ export function prepareRequest(req: unknown, meters: MeterRegistry, defaultLease
     signal: r.signal,
     usageOf: r.usageOf as PreparedRequest['usageOf'],
     metadata: r.metadata,
+    user: optionalString(r.user, `${field}.user`),
+    endpoint: optionalString(r.endpoint, `${field}.endpoint`),
+    onRateLimit: onRateLimit(r.onRateLimit, `${field}.onRateLimit`),
+    maxWaitMs: r.maxWaitMs === undefined ? undefined : parseDuration(r.maxWaitMs, `${field}.maxWaitMs`, true),
   };
+}
+
+function onRateLimit(v: unknown, field: string): 'throw' | 'wait' | undefined {
+  if (v === undefined || v === 'throw' || v === 'wait') return v;
+  throw new InvalidInputError(field, "must be 'throw' or 'wait'", v);
 }

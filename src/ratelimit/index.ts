@@ -8,3 +8,4 @@ export {
 } from './config.js';
 export { RateLimiter, type LimiterWindows, type RateLimiterOptions, type RateLimitResult, type WindowUsage } from './rate-limiter.js';
 export { SlidingWindow } from './sliding-window.js';
+export { WaitQueues, type Attempt } from './wait-queue.js';
