@@ -2,13 +2,15 @@
  * `createGovernor()`: wires the rooms together and runs the one admission pipeline that
  * every governed operation goes through:
  *
- *   validate → admit (rate limits → quotas → budgets, one atomic store reserve, all or
- *   none) → run → settle (actual usage → price → commit → ledger → threshold events)
- *   → on throw: release (or charge what was reported), record the failure, rethrow.
+ *   validate → admit (circuit breaker, then rate limits → quotas → budgets in one atomic
+ *   store reserve, all or none) → run → settle (actual usage → price → commit → ledger →
+ *   threshold events → breaker outcome) → on throw: release (or charge what was
+ *   reported), count the failure in the breaker, record it, rethrow.
  */
 import { z } from 'zod';
 import {
   BudgetExceededError,
+  CircuitOpenError,
   formatUnits,
   GovernorError,
   InvalidInputError,
@@ -27,6 +29,7 @@ import {
   type MoneyInput,
   type Scope,
 } from './core/index.js';
+import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
 import { PriceTable, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
 import {
@@ -90,6 +93,8 @@ export interface GovernorOptions {
   onRateLimit?: 'throw' | 'wait';
   /** The longest a call waits in `'wait'` mode before the refusal is thrown (default `'1m'`). */
   maxWaitMs?: Duration;
+  /** Default options of the circuit breakers in `gov.breakers` (a request names its breaker with `breaker`). */
+  breakers?: BreakerOptions;
 }
 
 /** Who changed a limit and why: recorded in the audit trail. */
@@ -163,6 +168,11 @@ interface Admission {
   readonly amounts: readonly bigint[];
   /** Every sliding window the call hits: the plan's, then the rate limiter's for its user and endpoint. */
   readonly windows: readonly AdmissionWindow[];
+  /** The breaker the call goes through and the permit it was admitted with (set by `admit`). */
+  breaker?: CircuitBreaker | undefined;
+  permit?: BreakerPermit | undefined;
+  /** Aborts the call when the breaker's `timeout` runs out (the reservation's signal); `unlink` stops following the caller's. */
+  timeout?: { readonly controller: AbortController; readonly unlink: () => void } | undefined;
 }
 
 /** One window of an admission, with what a refusal or a settle needs to know about it. */
@@ -211,6 +221,8 @@ const optionsSchema = z
       .optional(),
     onRateLimit: z.enum(['throw', 'wait']).optional(),
     maxWaitMs: z.union([z.number(), z.string()]).optional(),
+    // Validated by the breaker registry, which names the field (options.breakers.failureThreshold ...).
+    breakers: z.unknown().optional(),
   })
   .strict();
 
@@ -237,6 +249,8 @@ export class Governor implements ReservationOwner {
   readonly meters: MeterRegistry;
   /** Per-user and per-endpoint rate limits (seed 002); a request naming a `user` is checked against them. */
   readonly limiter: RateLimiter;
+  /** Circuit breakers by key (seed 000), with their state in the store; a request naming a `breaker` is checked against it first. */
+  readonly breakers: BreakerRegistry;
   private readonly events: TypedEvents<GovernorEvents>;
   private readonly registry = new LimitRegistry();
   private readonly leaseMs: number;
@@ -244,6 +258,7 @@ export class Governor implements ReservationOwner {
   private readonly maxWaitMs: number;
   private readonly waits: WaitQueues;
   private readonly refusals = new WeakMap<GovernorError, { a: Admission; id: string; failure: ReserveFailure }>();
+  private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
   private readonly idPrefix: string;
   private seq = 0;
 
@@ -268,6 +283,13 @@ export class Governor implements ReservationOwner {
     this.prices = new PriceTable((o.pricing?.models ?? {}) as Record<string, ModelPrice>, 'options.pricing.models');
     this.events = new TypedEvents<GovernorEvents>((error, event) => {
       if (event !== 'listener.error') this.events.emit('listener.error', { event, error });
+    });
+    this.breakers = new BreakerRegistry({
+      store: this.store,
+      clock: this.clock,
+      defaults: o.breakers as BreakerOptions | undefined,
+      field: 'options.breakers',
+      onEvent: (event, payload) => this.events.emit(event, payload),
     });
     this.idPrefix = `${PROCESS_PREFIX}-`;
     // Compile everything before setting anything, so a bad entry leaves no half-configured governor.
@@ -442,6 +464,11 @@ export class Governor implements ReservationOwner {
   /** Would this call be admitted now? Checks every limit without holding or recording anything. */
   async check(request: GuardRequest): Promise<AdmissionCheck> {
     const p = this.prepare(request);
+    if (p.breaker !== undefined) {
+      const breaker = this.breakers.for(p.breaker);
+      const open = await this.guardStore('breaker', () => breaker.peek());
+      if (open !== undefined) return { allowed: false, code: open.code, error: open, retryAfterMs: open.retryAfterMs };
+    }
     const a = this.buildAdmission(p);
     const res = await this.guardStore('reserve', () => this.store.reserve(this.reserveRequest(a, undefined, true)));
     if (res.ok) return { allowed: true };
@@ -493,10 +520,11 @@ export class Governor implements ReservationOwner {
     if (p.user !== undefined) {
       const lw = this.limiter.windowsFor(p.user, p.endpoint ?? 'default', Number(tokensOf(p.estimate)));
       const scope = { ...p.scope };
+      const scopeLabel = `user=${lw.userId}/endpoint=${lw.endpoint}`;
       lw.items.forEach((item, i) => {
         const spec = lw.specs[i]!;
         const weighs = spec.weighs === 'tokens' ? 'tokens' : 'requests';
-        windows.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: lw.scope });
+        windows.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: scopeLabel });
       });
     }
     return { p, plan, now, started: this.clock.monotonic(), counters, keys, periods, expires, amounts, windows };
@@ -516,7 +544,45 @@ export class Governor implements ReservationOwner {
   }
 
   private admit(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
+    if (p.breaker === undefined) return this.admitLimits(p, undefined, undefined);
+    // The breaker first: an open one refuses before any rate-limit slot or budget is taken.
+    const breaker = this.breakers.for(p.breaker);
+    let permit: BreakerPermit | CircuitOpenError | Promise<BreakerPermit | CircuitOpenError>;
+    try {
+      permit = breaker.tryAcquire();
+    } catch (e) {
+      return this.storeFailure('breaker', e);
+    }
+    if (permit instanceof Promise) {
+      return permit.then(
+        (x) => this.admitThrough(p, breaker, x),
+        (e: unknown) => this.storeFailure('breaker', e),
+      );
+    }
+    return this.admitThrough(p, breaker, permit);
+  }
+
+  private admitThrough(
+    p: PreparedRequest,
+    breaker: CircuitBreaker,
+    permit: BreakerPermit | CircuitOpenError,
+  ): Reservation | GovernorError | Promise<Reservation | GovernorError> {
+    if (permit instanceof CircuitOpenError) {
+      // Recorded only if the caller gives up on it, like every refusal.
+      this.circuitRefusals.set(permit, { p, id: this.nextId(), at: this.clock.now() });
+      return permit;
+    }
+    return this.admitLimits(p, breaker, permit);
+  }
+
+  private admitLimits(
+    p: PreparedRequest,
+    breaker: CircuitBreaker | undefined,
+    permit: BreakerPermit | undefined,
+  ): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     const a = this.buildAdmission(p);
+    a.breaker = breaker;
+    a.permit = permit;
     const id = this.nextId();
     let res: ReserveResult | Promise<ReserveResult>;
     try {
@@ -534,7 +600,16 @@ export class Governor implements ReservationOwner {
   }
 
   private admitted(a: Admission, id: string, res: ReserveResult): Reservation | GovernorError {
-    if (res.ok) return new Reservation(this, id, a.p.scope, res.expiresAt, a.p.signal, a);
+    if (res.ok) {
+      let signal = a.p.signal;
+      if (a.breaker?.timeoutMs !== undefined) {
+        a.timeout = linkedController(signal);
+        signal = a.timeout.controller.signal;
+      }
+      return new Reservation(this, id, a.p.scope, res.expiresAt, signal, a);
+    }
+    // A half-open probe slot taken for a call a limit refused goes back: the call never ran.
+    if (a.permit !== undefined) void this.breakerOutcome(() => (a.permit as BreakerPermit).release());
     const error = this.refusal(a, res.failure);
     // Recorded only if the caller gives up on it: a call waiting in queue mode is refused many times.
     this.refusals.set(error, { a, id, failure: res.failure });
@@ -548,7 +623,46 @@ export class Governor implements ReservationOwner {
       this.refusals.delete(error);
       this.recordRefusal(r.a, r.id, error, r.failure);
     }
+    const c = this.circuitRefusals.get(error);
+    if (c !== undefined) {
+      this.circuitRefusals.delete(error);
+      this.recordCircuitRefusal(c.p, c.id, error, c.at);
+    }
     return error;
+  }
+
+  /** A `refused` ledger entry for a call an open breaker turned away (the `breaker.open` event already told). */
+  private recordCircuitRefusal(p: PreparedRequest, id: string, error: GovernorError, at: number): void {
+    const entry: LedgerEntry = {
+      id,
+      at,
+      kind: 'call',
+      status: 'refused',
+      scope: p.scope,
+      name: p.name,
+      provider: p.provider,
+      model: p.model,
+      usage: {},
+      cost: '0',
+      currency: this.currency,
+      code: error.code,
+      message: error.message,
+      data: p.metadata,
+    };
+    void this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
+  }
+
+  /** Record a breaker outcome; a store fault is reported as `store.error`, never thrown into the call it concerns. */
+  private breakerOutcome(record: () => void | Promise<void>): void | Promise<void> {
+    const fault = (e: unknown): void => this.events.emit('store.error', { operation: 'breaker', error: e, at: this.clock.now() });
+    let r: void | Promise<void>;
+    try {
+      r = record();
+    } catch (e) {
+      fault(e);
+      return;
+    }
+    if (r instanceof Promise) return r.then(undefined, fault);
   }
 
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
@@ -588,9 +702,10 @@ export class Governor implements ReservationOwner {
 
   private async run<T>(r: Reservation | GovernorError, p: PreparedRequest, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
     if (r instanceof GovernorError) throw this.refused(r);
+    const a = r.internal as Admission;
     let result: T;
     try {
-      result = await fn(r);
+      result = await (a.timeout === undefined ? fn(r) : (a.breaker as CircuitBreaker).withTimeout(() => fn(r), a.timeout.controller));
       if (p.usageOf !== undefined && r.open) {
         const u = (p.usageOf as (x: T) => UsageReport | undefined)(result);
         if (u !== undefined) r.report(u);
@@ -755,9 +870,23 @@ export class Governor implements ReservationOwner {
       if (delta !== 0) windows.push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: a.now });
     }
     const res = await this.guardStore('commit', () => this.store.commit({ id: r.id, counters: commitCounters, windows, ledger: entry }));
+    let exceeded = false;
     for (let j = 0; j < committed.length; j++) {
       const i = committed[j] as number;
-      this.thresholds(a.counters[i] as PlanCounter, a.periods[i], amounts[j] as bigint, res.used[j] as bigint, at);
+      if (this.thresholds(a.counters[i] as PlanCounter, a.periods[i], amounts[j] as bigint, res.used[j] as bigint, at)) exceeded = true;
+    }
+    a.timeout?.unlink();
+    const permit = a.permit;
+    if (permit !== undefined) {
+      const breaker = a.breaker as CircuitBreaker;
+      const estimate = a.p.estimate.get('cost') ?? 0n;
+      const done = this.breakerOutcome(() => {
+        if (status === 'error') return permit.error(error, a.p.signal);
+        // The seed's second kind of failure: a hard cap passed at settle, or cost over estimate × thresholdMultiplier.
+        if (exceeded) return permit.failure('limit_exceeded');
+        return breaker.overrunUnits(estimate, costUnits) ? permit.failure('overrun') : permit.success();
+      });
+      if (done !== undefined) await done;
     }
     if (this.events.has('usage')) {
       this.events.emit('usage', {
@@ -788,6 +917,12 @@ export class Governor implements ReservationOwner {
   /** Internal: release a reservation without charging, recording the failure if there was one. */
   async releaseReservation(r: Reservation, error?: unknown): Promise<boolean> {
     const a = r.internal as Admission;
+    a.timeout?.unlink();
+    const permit = a.permit;
+    if (permit !== undefined) {
+      const done = this.breakerOutcome(() => (error === undefined ? permit.release() : permit.error(error, a.p.signal)));
+      if (done !== undefined) await done;
+    }
     // A reservation that held nothing has no store record: it was live while its lease ran.
     const found = a.amounts.some((x) => x > 0n)
       ? await this.guardStore('release', () => this.store.release(r.id))
@@ -813,8 +948,10 @@ export class Governor implements ReservationOwner {
     return found;
   }
 
-  private thresholds(c: PlanCounter, period: string | undefined, amount: bigint, used: bigint, at: number): void {
+  /** Fire the warnings and violations a commit caused; true when it took a hard limit past its cap. */
+  private thresholds(c: PlanCounter, period: string | undefined, amount: bigint, used: bigint, at: number): boolean {
     const before = used - amount;
+    let exceeded = false;
     for (const l of c.limits) {
       const units = l.thresholdUnits;
       for (let i = 0; i < units.length; i++) {
@@ -835,6 +972,7 @@ export class Governor implements ReservationOwner {
         }
       }
       if (l.hard && used > l.max && before <= l.max) {
+        exceeded = true;
         this.events.emit('violation', {
           type: 'exceeded',
           code: l.def.refusalCode,
@@ -851,6 +989,7 @@ export class Governor implements ReservationOwner {
         });
       }
     }
+    return exceeded;
   }
 
   // ---- reading --------------------------------------------------------------------------

@@ -82,4 +82,27 @@ export type {
   WindowState,
 } from './storage/index.js';
 export { PriceTable, type ModelPrice, type TokenUsage } from './costs/index.js';
+export {
+  BREAKER_DEFAULTS,
+  BreakerIsolatedError,
+  BreakerPermit,
+  BreakerRegistry,
+  BreakerTimeoutError,
+  breakerKey,
+  CircuitBreaker,
+  defaultIsFailure,
+  type BackoffOptions,
+  type BreakerEventListener,
+  type BreakerEventName,
+  type BreakerKey,
+  type BreakerOptions,
+  type BreakerReason,
+  type BreakerRegistryOptions,
+  type BreakerState,
+  type BreakerStateName,
+  type CircuitBreakerOptions,
+  type FailureKind,
+  type OverrunInput,
+  type RatePolicyOptions,
+} from './breakers/index.js';
 export { Decimal } from 'decimal.js';

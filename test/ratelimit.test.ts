@@ -98,6 +98,17 @@ describe('RateLimiter (seed 002)', () => {
     expect(rl.getConfig('u', '/api/analyze')).toEqual({ requestsPerMinute: 2 });
   });
 
+  it('a config change applies to the very next check', async () => {
+    const { rl } = limiter();
+    expect((await rl.checkRateLimit('u')).limit).toBe(60);
+    rl.setUserLimits('u', { requestsPerMinute: 1 });
+    expect(await rl.checkRateLimit('u')).toMatchObject({ exceeded: true, limit: 1, current: 1 });
+    rl.removeUserLimits('u');
+    expect(await rl.checkRateLimit('u')).toMatchObject({ exceeded: false, limit: 60, current: 2 });
+    rl.setDefaultConfig({ requestsPerMinute: 2 });
+    expect(await rl.checkRateLimit('u')).toMatchObject({ exceeded: true, limit: 2 });
+  });
+
   it('record = false checks without counting', async () => {
     const { rl } = limiter();
     rl.setUserLimits('u', { requestsPerMinute: 3 });

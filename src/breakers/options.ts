@@ -5,7 +5,18 @@
  */
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
-import { GovernorError, InvalidInputError, moneyInput, parseDuration, parseInput, type Duration } from '../core/index.js';
+import {
+  GovernorError,
+  InvalidInputError,
+  moneyInput,
+  parseDuration,
+  parseInput,
+  parseScaled,
+  type Clock,
+  type Duration,
+} from '../core/index.js';
+import type { Store } from '../storage/index.js';
+import type { BreakerEventListener } from './events.js';
 
 /** The rolling failure-rate policy: trip when at least `failureRate` of the calls in `window` failed. */
 export interface RatePolicyOptions {
@@ -122,6 +133,24 @@ export const breakerOptionsSchema = z
   })
   .strict();
 
+/** The schema of where a standalone breaker lives (its key, store, clock and listener). */
+export const breakerPlacementSchema = z.object({
+  key: z.string().optional(),
+  store: z
+    .custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).compareAndSet === 'function', {
+      message: 'Expected a Store (an object with getValue, compareAndSet, ...)',
+    })
+    .optional(),
+  clock: z
+    .custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', {
+      message: 'Expected a Clock (an object with now, monotonic and sleep)',
+    })
+    .optional(),
+  onEvent: z
+    .custom<BreakerEventListener>((v) => typeof v === 'function', { message: 'Expected a function (event, payload) => void' })
+    .optional(),
+});
+
 /**
  * The default failure predicate: every error counts except `GovernorError`s (refusals:
  * nothing reached the dependency) and HTTP 4xx client errors (an object with a numeric
@@ -149,8 +178,7 @@ export function toRatio(value: number | string | Decimal, field: string): Ratio 
   if (!d.isFinite()) throw new InvalidInputError(field, 'must be a finite number', value);
   const dp = d.decimalPlaces();
   if (dp > 12) throw new InvalidInputError(field, 'must have at most 12 decimal places', value);
-  const den = 10n ** BigInt(dp);
-  return { num: BigInt(d.times(den.toString()).toFixed(0)), den, text: d.toFixed() };
+  return { num: parseScaled(d.toFixed(), dp) as bigint, den: 10n ** BigInt(dp), text: d.toFixed() };
 }
 
 /**
@@ -188,14 +216,17 @@ export function resolveBreakerOptions(input: unknown, field: string, base?: Reso
   else if (o.backoff !== undefined) {
     backoff = {
       multiplier: toRatio(o.backoff.multiplier ?? BREAKER_DEFAULTS.backoff.multiplier, `${field}.backoff.multiplier`),
-      maxResetTimeoutMs: parseDuration(o.backoff.maxResetTimeout ?? BREAKER_DEFAULTS.backoff.maxResetTimeout, `${field}.backoff.maxResetTimeout`),
+      maxResetTimeoutMs: parseDuration(
+        o.backoff.maxResetTimeout ?? BREAKER_DEFAULTS.backoff.maxResetTimeout,
+        `${field}.backoff.maxResetTimeout`,
+      ),
     };
   }
   if (backoff !== undefined && backoff.maxResetTimeoutMs < resetTimeoutMs) {
     throw new InvalidInputError(
       `${field}.backoff.maxResetTimeout`,
       `must be at least resetTimeout (${resetTimeoutMs} ms)`,
-      o.backoff === undefined ? backoff.maxResetTimeoutMs : (o.backoff.maxResetTimeout ?? BREAKER_DEFAULTS.backoff.maxResetTimeout),
+      o.backoff ? (o.backoff.maxResetTimeout ?? BREAKER_DEFAULTS.backoff.maxResetTimeout) : backoff.maxResetTimeoutMs,
     );
   }
   let timeoutMs = base?.timeoutMs;
@@ -224,7 +255,10 @@ export function openPeriodMs(o: ResolvedBreakerOptions, trips: number): number {
   const b = o.backoff;
   if (b === undefined || trips <= 1 || b.multiplier.num === b.multiplier.den) return o.resetTimeoutMs;
   // Decimal, not floats: 5m × 1.1^3 is 399,300 ms, not 399,300.00000000006. Runs once per trip.
-  const grown = new Decimal(b.multiplier.text).pow(trips - 1).times(o.resetTimeoutMs).ceil();
+  const grown = new Decimal(b.multiplier.text)
+    .pow(trips - 1)
+    .times(o.resetTimeoutMs)
+    .ceil();
   return grown.gte(b.maxResetTimeoutMs) ? b.maxResetTimeoutMs : grown.toNumber();
 }
 

@@ -52,6 +52,33 @@ export const INITIAL_RECORD: BreakerRecord = Object.freeze({
   since: null,
 });
 
+/** A breaker's state as a reader sees it: plain JSON (see `CircuitBreaker.getState`). */
+export interface BreakerState {
+  readonly key: string;
+  /** An open breaker whose open period is over reads `half_open`: the next call is a probe. */
+  readonly state: BreakerStateName;
+  /** Open by `isolate()`, until `reset()`. */
+  readonly isolated: boolean;
+  /** Consecutive failures (consecutive policy), or the failures that tripped it (rate policy). */
+  readonly failures: number;
+  /** Trips in a row without a close in between (the back-off exponent). */
+  readonly trips: number;
+  /** When an open breaker lets the next call through as a probe (epoch ms). */
+  readonly halfOpenAt: number | null;
+  /** Probe slots taken (half-open). */
+  readonly probes: number;
+  /** Why it last changed state. */
+  readonly reason: BreakerReason | null;
+  /** The kind of the last failure counted. */
+  readonly cause: FailureKind | null;
+  /** When it last changed state (epoch ms). */
+  readonly since: number | null;
+  /** Rate policy: calls and failures in the rolling window (closed state); `null` for the consecutive policy. */
+  readonly window: { readonly calls: number; readonly failures: number } | null;
+  /** The store version of the state (0: never written). */
+  readonly version: number;
+}
+
 /** What a state function decided. */
 export interface Decision<R> {
   readonly result: R;

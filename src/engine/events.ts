@@ -4,6 +4,7 @@
  */
 import type { Scope } from '../core/index.js';
 import type { LedgerEntry } from '../storage/index.js';
+import type { BreakerEvent } from '../breakers/index.js';
 
 /** A governed call settled (or failed after reporting usage). */
 export interface UsageEvent {
@@ -68,16 +69,8 @@ export interface BudgetChangedEvent {
   readonly at: number;
 }
 
-/** A breaker changed state (emitted by the breakers room). */
-export interface BreakerEvent {
-  readonly breaker: string;
-  readonly state: 'closed' | 'open' | 'half_open';
-  readonly reason: string;
-  readonly failures: number;
-  /** When an open breaker lets a probe through. */
-  readonly halfOpenAt: number | undefined;
-  readonly at: number;
-}
+/** A breaker changed state: defined by the breakers room, which emits it. */
+export type { BreakerEvent };
 
 /** The store failed an operation. */
 export interface StoreErrorEvent {

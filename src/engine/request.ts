@@ -14,6 +14,7 @@ import {
   type MeterRegistry,
   type Scope,
 } from '../core/index.js';
+import { breakerKey, type BreakerKey } from '../breakers/index.js';
 
 /** What kind of operation a call is; it decides the call-count meter it counts on. */
 export type CallKind = 'call' | 'llm' | 'tool' | 'agentHop' | 'iteration';
@@ -66,6 +67,8 @@ export interface GuardRequest<R = unknown> {
   readonly onRateLimit?: 'throw' | 'wait' | undefined;
   /** The longest to wait in `'wait'` mode (default: the governor's `maxWaitMs`). */
   readonly maxWaitMs?: Duration | undefined;
+  /** The circuit breaker the call goes through (`gov.breakers`): a key, or `{ provider, model }`. Checked before any limit. */
+  readonly breaker?: BreakerKey | undefined;
 }
 
 /** A validated request. */
@@ -86,6 +89,8 @@ export interface PreparedRequest {
   readonly endpoint: string | undefined;
   readonly onRateLimit: 'throw' | 'wait' | undefined;
   readonly maxWaitMs: number | undefined;
+  /** The breaker key, if the call goes through one. */
+  readonly breaker: string | undefined;
 }
 
 const KINDS: ReadonlySet<string> = new Set(Object.keys(KIND_METER));
@@ -104,6 +109,7 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set([
   'endpoint',
   'onRateLimit',
   'maxWaitMs',
+  'breaker',
 ]);
 
 const scopeCache = new WeakMap<object, { scope: Scope; key: string }>();
@@ -204,6 +210,7 @@ export function prepareRequest(req: unknown, meters: MeterRegistry, defaultLease
     endpoint: optionalString(r.endpoint, `${field}.endpoint`),
     onRateLimit: onRateLimit(r.onRateLimit, `${field}.onRateLimit`),
     maxWaitMs: r.maxWaitMs === undefined ? undefined : parseDuration(r.maxWaitMs, `${field}.maxWaitMs`, true),
+    breaker: r.breaker === undefined ? undefined : breakerKey(r.breaker, `${field}.breaker`),
   };
 }
 

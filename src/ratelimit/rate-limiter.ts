@@ -5,7 +5,7 @@
  * a check is one store operation that checks and records all windows, all or none.
  */
 import { InvalidInputError, systemClock, validateId, type Clock } from '../core/index.js';
-import { MemoryStore, type Store, type WindowItem } from '../storage/index.js';
+import { MemoryStore, type ReserveResult, type Store, type WindowItem } from '../storage/index.js';
 import {
   compileConfig,
   DEFAULT_RATE_LIMIT_CONFIG,
@@ -55,65 +55,88 @@ export interface RateLimiterOptions {
 /** Window items for one (user, endpoint), as the pipeline reserves them. */
 export interface LimiterWindows {
   readonly items: readonly WindowItem[];
-  readonly specs: readonly WindowSpec[];
-  /** `user=<id>/endpoint=<id>`, for refusals. */
-  readonly scope: string;
+  readonly specs: readonly (WindowSpec & { readonly suffix: string })[];
+  readonly userId: string;
+  readonly endpoint: string;
 }
 
 const NO_COUNTERS: never[] = [];
+/** Users × endpoints whose window items are kept ready (a full cache is simply cleared). */
+const CACHE_MAX = 10_000;
 const ESCAPE_RE = /[%|]/;
 
 function esc(id: string): string {
   return ESCAPE_RE.test(id) ? id.replace(/[%|]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : id;
 }
 
+const CODES: Record<LimitType, string> = {
+  burst: 'b',
+  minute: 'm',
+  hour: 'h',
+  day: 'd',
+  tokensPerMinute: 'tm',
+  tokensPerHour: 'th',
+  tokensPerDay: 'td',
+};
+
+/**
+ * A short key suffix per window. The window's shape is part of it (the burst window's
+ * length, the exact mode), so changing either starts a new window instead of clashing
+ * with the old one: a store keeps the shape a key was created with.
+ */
 function suffix(w: WindowSpec): string {
-  // The window's shape is part of its key: changing a mode or burst window starts a new window
-  // instead of clashing with the old one (a store keeps the shape a key was created with).
-  return `|${w.type}/${w.windowMs}/${w.mode === 'exact' ? 'x' : w.buckets}`;
+  return `|${CODES[w.type]}${w.type === 'burst' ? w.windowMs : ''}${w.mode === 'exact' ? 'x' : ''}`;
 }
 
 /** Sliding-window rate limits per user and per endpoint. */
 export class RateLimiter {
   readonly store: Store;
   readonly clock: Clock;
-  private defaults: CompiledConfig;
-  private readonly users = new Map<string, CompiledConfig>();
-  private readonly endpoints = new Map<string, CompiledConfig>();
+  private defaults: Keyed;
+  private readonly users = new Map<string, Keyed>();
+  private readonly endpoints = new Map<string, Keyed>();
+  /** Window items by endpoint and user for requests without tokens; cleared whenever a config changes. */
+  private readonly cache = new Map<string, Map<string, LimiterWindows>>();
+  private cached = 0;
 
   constructor(options: RateLimiterOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? new MemoryStore({ clock: this.clock });
-    this.defaults = compileConfig(options.defaultConfig ?? DEFAULT_RATE_LIMIT_CONFIG, 'defaultConfig');
+    this.defaults = keyed(compileConfig(options.defaultConfig ?? DEFAULT_RATE_LIMIT_CONFIG, 'defaultConfig'));
   }
 
   /** Set the config of users and endpoints that have none of their own. */
   setDefaultConfig(config: RateLimitConfig): void {
-    this.defaults = compileConfig(config, 'config');
+    this.defaults = keyed(compileConfig(config, 'config'));
+    this.invalidate();
   }
 
   /** Set the limits of one user (over every endpoint without limits of its own). */
   setUserLimits(userId: string, config: RateLimitConfig): void {
     validateId(userId, 'userId');
-    this.users.set(userId, compileConfig(config, 'config'));
+    this.users.set(userId, keyed(compileConfig(config, 'config')));
+    this.invalidate();
   }
 
   /** Drop a user's own limits (the default applies again). True when it had some. */
   removeUserLimits(userId: string): boolean {
     validateId(userId, 'userId');
+    this.invalidate();
     return this.users.delete(userId);
   }
 
   /** Set the limits of an endpoint; they override user limits, as in the seed. */
   setEndpointLimits(endpoint: string, config: RateLimitConfig): void {
     validateId(endpoint, 'endpoint');
-    this.endpoints.set(endpoint, compileConfig(config, 'config'));
+    this.endpoints.set(endpoint, keyed(compileConfig(config, 'config')));
+    this.invalidate();
   }
 
   /** Drop an endpoint's limits. True when it had some. */
   removeEndpointLimits(endpoint: string): boolean {
     validateId(endpoint, 'endpoint');
+    this.invalidate();
     return this.endpoints.delete(endpoint);
   }
 
@@ -129,45 +152,17 @@ export class RateLimiter {
    * record it (unless `record` is false) in all of them, all or none. A request that
    * carries `tokens` counts them on the token windows. Refusals are data, not throws.
    */
-  async checkRateLimit(userId: string, endpoint = 'default', record = true, options?: { tokens?: number }): Promise<RateLimitResult> {
-    const w = this.windowsFor(userId, endpoint, options?.tokens ?? 0);
-    const res = await this.store.reserve({ counters: NO_COUNTERS, windows: w.items, leaseMs: 1, dryRun: !record });
-    if (!res.ok) {
-      const f = res.failure as { index: number; count: number; retryAfterMs: number | null };
-      const spec = w.specs[f.index] as WindowSpec;
-      const retryAfterMs = f.retryAfterMs ?? Infinity;
-      return {
-        exceeded: true,
-        remaining: 0,
-        limitType: spec.type,
-        current: f.count,
-        limit: spec.limit,
-        retryAfter: retryAfterMs / 1000,
-        retryAfterMs,
-      };
+  checkRateLimit(userId: string, endpoint = 'default', record = true, options?: { tokens?: number }): Promise<RateLimitResult> {
+    // Not async: with a synchronous store (MemoryStore) the whole check runs without a microtask.
+    let w: LimiterWindows;
+    let res: ReserveResult | Promise<ReserveResult>;
+    try {
+      w = this.windowsFor(userId, endpoint, options?.tokens ?? 0);
+      res = this.store.reserve({ counters: NO_COUNTERS, windows: w.items, leaseMs: 1, dryRun: !record });
+    } catch (e) {
+      return Promise.reject(e);
     }
-    let tight = -1;
-    let remaining = Infinity;
-    for (let i = 0; i < w.specs.length; i++) {
-      const spec = w.specs[i] as WindowSpec;
-      if (spec.weighs !== 'requests') continue;
-      const left = spec.limit - (res.windowCounts[i] as number);
-      if (left < remaining) {
-        remaining = left;
-        tight = i;
-      }
-    }
-    if (tight < 0) return { exceeded: false, remaining, limitType: null, current: 0, limit: 0, retryAfter: 0, retryAfterMs: 0 };
-    const spec = w.specs[tight] as WindowSpec;
-    return {
-      exceeded: false,
-      remaining,
-      limitType: spec.type,
-      current: res.windowCounts[tight] as number,
-      limit: spec.limit,
-      retryAfter: 0,
-      retryAfterMs: 0,
-    };
+    return res instanceof Promise ? res.then((r) => result(w, r)) : Promise.resolve(result(w, res));
   }
 
   /** Where each window of a user on an endpoint stands, by window type. */
@@ -206,12 +201,17 @@ export class RateLimiter {
     if (typeof endpoint !== 'string' || endpoint.length === 0 || endpoint.length > 256) validateId(endpoint, 'endpoint');
     if (tokens !== 0 && (!Number.isSafeInteger(tokens) || tokens < 0))
       throw new InvalidInputError('tokens', 'must be a non-negative whole number', tokens);
+    if (tokens === 0) {
+      // Requests without tokens always carry the same items: reuse them, keys already hashed.
+      const hit = this.cache.get(endpoint)?.get(userId);
+      if (hit !== undefined) return hit;
+    }
     const cc = this.effective(userId, endpoint);
     const prefix = `rl|${esc(userId)}|${esc(endpoint)}`;
     const items: WindowItem[] = [];
     for (const spec of cc.windows) {
       items.push({
-        key: prefix + suffix(spec),
+        key: prefix + spec.suffix,
         windowMs: spec.windowMs,
         limit: spec.limit,
         weight: spec.weighs === 'requests' ? 1 : tokens,
@@ -219,10 +219,80 @@ export class RateLimiter {
         mode: spec.mode,
       });
     }
-    return { items, specs: cc.windows, scope: `user=${userId}/endpoint=${endpoint}` };
+    const out = { items, specs: cc.windows, userId, endpoint };
+    if (tokens === 0) this.remember(userId, endpoint, out);
+    return out;
   }
 
-  private effective(userId: string, endpoint: string): CompiledConfig {
+  private invalidate(): void {
+    this.cache.clear();
+    this.cached = 0;
+  }
+
+  private remember(userId: string, endpoint: string, w: LimiterWindows): void {
+    if (this.cached >= CACHE_MAX) {
+      this.cache.clear();
+      this.cached = 0;
+    }
+    // Endpoint first: there are few endpoints, so a miss costs one Map.set, not a new Map per user.
+    let byUser = this.cache.get(endpoint);
+    if (byUser === undefined) {
+      byUser = new Map();
+      this.cache.set(endpoint, byUser);
+    }
+    byUser.set(userId, w);
+    this.cached++;
+  }
+
+  private effective(userId: string, endpoint: string): Keyed {
     return this.endpoints.get(endpoint) ?? this.users.get(userId) ?? this.defaults;
   }
+}
+
+/** A compiled config with each window's key suffix computed once. */
+interface Keyed extends CompiledConfig {
+  readonly windows: readonly (WindowSpec & { readonly suffix: string })[];
+}
+
+function keyed(c: CompiledConfig): Keyed {
+  return { config: c.config, windows: c.windows.map((w) => ({ ...w, suffix: suffix(w) })) };
+}
+
+function result(w: LimiterWindows, res: ReserveResult): RateLimitResult {
+  if (!res.ok) {
+    const f = res.failure as { index: number; count: number; retryAfterMs: number | null };
+    const spec = w.specs[f.index] as WindowSpec;
+    const retryAfterMs = f.retryAfterMs ?? Infinity;
+    return {
+      exceeded: true,
+      remaining: 0,
+      limitType: spec.type,
+      current: f.count,
+      limit: spec.limit,
+      retryAfter: retryAfterMs / 1000,
+      retryAfterMs,
+    };
+  }
+  let tight = -1;
+  let remaining = Infinity;
+  for (let i = 0; i < w.specs.length; i++) {
+    const spec = w.specs[i] as WindowSpec;
+    if (spec.weighs !== 'requests') continue;
+    const left = spec.limit - (res.windowCounts[i] as number);
+    if (left < remaining) {
+      remaining = left;
+      tight = i;
+    }
+  }
+  if (tight < 0) return { exceeded: false, remaining, limitType: null, current: 0, limit: 0, retryAfter: 0, retryAfterMs: 0 };
+  const spec = w.specs[tight] as WindowSpec;
+  return {
+    exceeded: false,
+    remaining,
+    limitType: spec.type,
+    current: res.windowCounts[tight] as number,
+    limit: spec.limit,
+    retryAfter: 0,
+    retryAfterMs: 0,
+  };
 }

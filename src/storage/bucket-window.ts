@@ -38,23 +38,50 @@ export interface WindowCounter {
 /** `bucketed` (fixed memory, errs by at most one bucket) or `exact` (a sliding log: exact, memory per hit). */
 export type WindowMode = 'bucketed' | 'exact';
 
-/** Bucketed sliding-window counter. */
-export class BucketWindow implements WindowCounter {
-  readonly mode = 'bucketed' as const;
+interface BucketShape {
   readonly windowMs: number;
   readonly buckets: number;
   readonly bucketMs: number;
-  /** Index (time / bucketMs) of the newest bucket written. */
-  private last = -Infinity;
-  private readonly counts: Float64Array;
+}
+
+// Windows of one shape share it: an idle window then holds three fields and its counts.
+const shapes = new Map<number, BucketShape>();
+
+function shapeOf(windowMs: number, buckets: number): BucketShape {
+  const id = windowMs * 4096 + buckets;
+  let s = shapes.get(id);
+  if (s === undefined) {
+    s = Object.freeze({ windowMs, buckets, bucketMs: windowMs / buckets });
+    if (shapes.size < 10_000) shapes.set(id, s);
+  }
+  return s;
+}
+
+/** Bucketed sliding-window counter. */
+export class BucketWindow implements WindowCounter {
+  private readonly shape: BucketShape;
+  /** Index (time / bucketMs) of the newest bucket written; -1 before the first. */
+  private last = -1;
+  /** A plain array, not a typed one: no ArrayBuffer per window, so an idle window stays small. */
+  private readonly counts: number[];
   total = 0;
 
   constructor(windowMs: number, buckets: number | undefined, field = 'window') {
     const n = BucketWindow.validate(windowMs, buckets, field);
-    this.windowMs = windowMs;
-    this.buckets = n;
-    this.bucketMs = windowMs / n;
-    this.counts = new Float64Array(n);
+    this.shape = shapeOf(windowMs, n);
+    this.counts = new Array<number>(n).fill(0);
+  }
+
+  get mode(): 'bucketed' {
+    return 'bucketed';
+  }
+
+  get windowMs(): number {
+    return this.shape.windowMs;
+  }
+
+  get buckets(): number {
+    return this.shape.buckets;
   }
 
   /** Validate a window shape; returns the bucket count. */
@@ -68,29 +95,27 @@ export class BucketWindow implements WindowCounter {
     return n;
   }
 
-  /** Refuse a second definition of the same key with another shape. */
-  assertShape(windowMs: number, buckets: number | undefined, field: string): void {
-    if (windowMs !== this.windowMs || (buckets ?? DEFAULT_BUCKETS) !== this.buckets) {
-      throw new InvalidInputError(
-        `${field}.windowMs`,
-        `does not match the existing window of ${this.windowMs} ms in ${this.buckets} buckets`,
-        windowMs,
-      );
+  assertShape(windowMs: number, buckets: number | undefined, mode: WindowMode, field: string): void {
+    const s = this.shape;
+    if (windowMs !== s.windowMs || (buckets ?? DEFAULT_BUCKETS) !== s.buckets || mode !== 'bucketed') {
+      assertSameShape(this, windowMs, buckets, mode, field);
     }
   }
 
   private advance(now: number): number {
-    const idx = Math.floor(now / this.bucketMs);
-    if (idx > this.last) {
-      const n = this.buckets;
-      if (idx - this.last >= n) {
-        this.counts.fill(0);
+    const idx = Math.floor(now / this.shape.bucketMs);
+    const last = this.last;
+    if (idx > last) {
+      const counts = this.counts;
+      const n = counts.length;
+      if (last < 0 || idx - last >= n) {
+        counts.fill(0);
         this.total = 0;
       } else {
-        for (let b = this.last + 1; b <= idx; b++) {
+        for (let b = last + 1; b <= idx; b++) {
           const slot = b % n;
-          this.total -= this.counts[slot]!;
-          this.counts[slot] = 0;
+          this.total -= counts[slot]!;
+          counts[slot] = 0;
         }
       }
       this.last = idx;
@@ -107,7 +132,7 @@ export class BucketWindow implements WindowCounter {
   /** Record `weight` at `now`; returns the new count. */
   add(now: number, weight: number): number {
     const idx = this.advance(now);
-    this.counts[idx % this.buckets]! += weight;
+    this.counts[idx % this.counts.length]! += weight;
     this.total += weight;
     return this.total;
   }
@@ -115,9 +140,10 @@ export class BucketWindow implements WindowCounter {
   /** Correct a hit made at `at` by `delta` (bucket floors at 0); ignored once that bucket left the window. */
   adjust(now: number, at: number, delta: number): void {
     const idx = this.advance(now);
-    const b = Math.floor(at / this.bucketMs);
-    if (b > idx || b <= idx - this.buckets) return;
-    const slot = b % this.buckets;
+    const n = this.counts.length;
+    const b = Math.floor(at / this.shape.bucketMs);
+    if (b > idx || b <= idx - n) return;
+    const slot = b % n;
     const before = this.counts[slot]!;
     const after = Math.max(0, before + delta);
     this.counts[slot] = after;
@@ -133,25 +159,26 @@ export class BucketWindow implements WindowCounter {
     const idx = this.advance(now);
     let count = this.total;
     if (count + weight <= limit) return 0;
-    const n = this.buckets;
+    const n = this.counts.length;
+    const bucketMs = this.shape.bucketMs;
     for (let b = idx - n + 1; b <= idx; b++) {
       count -= this.counts[((b % n) + n) % n]!;
-      if (count + weight <= limit) return Math.max(1, (b + n) * this.bucketMs - now);
+      if (count + weight <= limit) return Math.max(1, (b + n) * bucketMs - now);
     }
-    return Math.max(1, (idx + n) * this.bucketMs - now);
+    return Math.max(1, (idx + n) * bucketMs - now);
   }
 
   timeUntilEmpty(now: number): number {
     const idx = this.advance(now);
     if (this.total <= 0) return 0;
-    const n = this.buckets;
-    for (let b = idx; b > idx - n; b--) if (this.counts[((b % n) + n) % n]! > 0) return Math.max(1, (b + n) * this.bucketMs - now);
+    const n = this.counts.length;
+    for (let b = idx; b > idx - n; b--) if (this.counts[((b % n) + n) % n]! > 0) return Math.max(1, (b + n) * this.shape.bucketMs - now);
     return 0;
   }
 
   /** True when nothing in the window is still counted at `now`. */
   idleAt(now: number): boolean {
-    return Math.floor(now / this.bucketMs) - this.last >= this.buckets || this.total <= 0;
+    return this.last < 0 || Math.floor(now / this.shape.bucketMs) - this.last >= this.counts.length || this.total <= 0;
   }
 }
 

@@ -9,7 +9,10 @@ import { assertSameShape, BucketWindow, type WindowCounter } from './bucket-wind
 
 /** Exact sliding-window counter. */
 export class LogWindow implements WindowCounter {
-  readonly mode = 'exact' as const;
+  get mode(): 'exact' {
+    return 'exact';
+  }
+
   readonly windowMs: number;
   readonly buckets: number;
   /** Hit times and weights, oldest first, from index `head`. */

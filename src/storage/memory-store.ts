@@ -97,23 +97,31 @@ export class MemoryStore implements Store {
     if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs))
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     let counts: number[] = EMPTY;
+    let found: (WindowCounter | undefined)[] | undefined;
     if (wins !== undefined && wins.length > 0) {
       counts = [];
+      found = [];
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
         if (!(w.weight >= 0) || !Number.isFinite(w.weight))
           throw new InvalidInputError(`windows[${i}].weight`, 'must be a finite number >= 0', w.weight);
-        BucketWindow.validate(w.windowMs, w.buckets, `windows[${i}]`);
-      }
-      for (let i = 0; i < wins.length; i++) {
-        const w = wins[i]!;
-        const win = this.windowFor(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed', `windows[${i}]`);
-        const count = win.count(now);
+        const mode = w.mode ?? 'bucketed';
+        const win = this.windows.get(w.key);
+        let count = 0;
+        if (win === undefined) {
+          // Validated here, created only once every window and counter has passed: a refusal leaves nothing behind.
+          if (mode !== 'bucketed' && mode !== 'exact')
+            throw new InvalidInputError(`windows[${i}].mode`, "must be 'bucketed' or 'exact'", mode);
+          BucketWindow.validate(w.windowMs, w.buckets, `windows[${i}]`);
+        } else {
+          win.assertShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
+          count = win.count(now);
+        }
         if (count + w.weight > w.limit || (w.weight === 0 && count >= w.limit)) {
-          const retryAfterMs = win.timeUntilFits(now, w.limit, w.weight);
-          if (count === 0) this.windows.delete(w.key);
+          const retryAfterMs = win !== undefined ? win.timeUntilFits(now, w.limit, w.weight) : w.weight > w.limit ? null : 0;
           return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs } };
         }
+        found.push(win);
         counts.push(count + w.weight);
       }
     }
@@ -141,7 +149,12 @@ export class MemoryStore implements Store {
       if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
       if (this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
     }
-    if (wins !== undefined) for (const w of wins) this.windows.get(w.key)!.add(now, w.weight);
+    if (wins !== undefined && found !== undefined) {
+      for (let i = 0; i < wins.length; i++) {
+        const w = wins[i]!;
+        (found[i] ?? this.windows.get(w.key) ?? this.createWindow(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed')).add(now, w.weight);
+      }
+    }
     if (holds) {
       const list: Hold[] = [];
       for (const it of items) {
@@ -374,15 +387,9 @@ export class MemoryStore implements Store {
     return c;
   }
 
-  private windowFor(key: string, windowMs: number, buckets: number | undefined, mode: WindowMode, field: string): WindowCounter {
-    let w = this.windows.get(key);
-    if (w === undefined) {
-      if (mode !== 'bucketed' && mode !== 'exact') throw new InvalidInputError(`${field}.mode`, "must be 'bucketed' or 'exact'", mode);
-      w = mode === 'exact' ? new LogWindow(windowMs, buckets, field) : new BucketWindow(windowMs, buckets, field);
-      this.windows.set(key, w);
-    } else {
-      w.assertShape(windowMs, buckets, mode, field);
-    }
+  private createWindow(key: string, windowMs: number, buckets: number | undefined, mode: WindowMode): WindowCounter {
+    const w = mode === 'exact' ? new LogWindow(windowMs, buckets) : new BucketWindow(windowMs, buckets);
+    this.windows.set(key, w);
     return w;
   }
 
