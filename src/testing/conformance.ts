@@ -302,6 +302,15 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
           () => s.reserve({ counters: [], windows: [{ key: 'k', windowMs: 60_000, weight: 1, limit: 5 }], leaseMs: 1000 }),
           /windowMs/,
         );
+        await s.reserve({ counters: [], windows: [{ key: 'b', windowMs: 60_000, weight: 1, limit: 5 }], leaseMs: 1000 });
+        await rejectsInvalid(
+          () => s.reserve({ counters: [], windows: [{ key: 'b', weight: 1, limit: 5, ...exact }], leaseMs: 1000 }),
+          /windowMs/,
+        );
+        await rejectsInvalid(
+          () => s.reserve({ counters: [], windows: [{ key: 'b', windowMs: 30_000, weight: 1, limit: 5 }], leaseMs: 1000 }),
+          /windowMs/,
+        );
       });
     });
 
