@@ -122,14 +122,26 @@ export function toUnits(value: unknown, field: string, options: ToUnitsOptions =
 
 /** Format scaled integer units as a plain decimal string without trailing zeros. */
 export function formatUnits(units: bigint, scale: number = MONEY_SCALE): string {
+  if (scale === 0) return units.toString();
+  // Amounts repeat (estimates, prices of identical calls): a small memo skips the string work.
+  const memo = scale === MONEY_SCALE ? moneyText : undefined;
+  const hit = memo?.get(units);
+  if (hit !== undefined) return hit;
   const neg = units < 0n;
   const abs = neg ? -units : units;
-  if (scale === 0) return (neg ? '-' : '') + abs.toString();
   const s = abs.toString().padStart(scale + 1, '0');
-  const int = s.slice(0, s.length - scale);
-  const frac = s.slice(s.length - scale).replace(/0+$/, '');
-  return (neg ? '-' : '') + int + (frac === '' ? '' : `.${frac}`);
+  let end = s.length;
+  const cut = s.length - scale;
+  while (end > cut && s.charCodeAt(end - 1) === 48) end--;
+  const text = (neg ? '-' : '') + s.slice(0, cut) + (end === cut ? '' : `.${s.slice(cut, end)}`);
+  if (memo !== undefined) {
+    if (memo.size >= 4096) memo.clear();
+    memo.set(units, text);
+  }
+  return text;
 }
+
+const moneyText = new Map<bigint, string>();
 
 /** Scaled integer units back to a `Decimal`. */
 export function unitsToDecimal(units: bigint, scale: number = MONEY_SCALE): Decimal {

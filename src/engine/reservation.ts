@@ -35,7 +35,7 @@ export class Reservation {
   /** Units reported so far (last value per meter wins), or undefined when nothing was reported. */
   reported: Map<string, bigint> | undefined;
   reportedModel: string | undefined;
-  private state: 'open' | 'settling' | 'closed' = 'open';
+  private state: 'open' | 'closed' = 'open';
 
   constructor(
     private readonly owner: ReservationOwner,
@@ -73,32 +73,25 @@ export class Reservation {
     } catch (e) {
       return Promise.reject(e);
     }
-    this.state = 'settling';
-    return this.owner.settleReservation(this, undefined, 'ok').finally(() => {
-      this.state = 'closed';
-    });
+    // Closed at once: a second settle is refused even while this one is still being written.
+    this.state = 'closed';
+    return this.owner.settleReservation(this, undefined, 'ok');
   }
 
   /** Release the hold without charging (reported usage, if any, is still charged: it was spent). */
   release(): Promise<boolean> {
     if (this.state !== 'open') return Promise.resolve(false);
-    this.state = 'settling';
-    return this.owner.releaseReservation(this).finally(() => {
-      this.state = 'closed';
-    });
+    this.state = 'closed';
+    return this.owner.releaseReservation(this);
   }
 
   /** Internal: mark closed by the pipeline (guard's failure path). */
   fail(error: unknown): Promise<unknown> {
     if (this.state !== 'open') return Promise.resolve(undefined);
-    this.state = 'settling';
-    const p =
-      this.reported !== undefined
-        ? this.owner.settleReservation(this, undefined, 'error', error)
-        : this.owner.releaseReservation(this, error);
-    return p.finally(() => {
-      this.state = 'closed';
-    });
+    this.state = 'closed';
+    return this.reported !== undefined
+      ? this.owner.settleReservation(this, undefined, 'error', error)
+      : this.owner.releaseReservation(this, error);
   }
 
   private assertOpen(what: string): void {

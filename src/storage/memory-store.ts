@@ -301,6 +301,9 @@ export class MemoryStore implements Store {
   /** Drop every expired lease, idle window and expired counter now; returns how many keys went. */
   sweep(): number {
     const now = this.clock.now();
+    // A half-finished incremental walk would keep the old table of a shrunk Map alive.
+    this.counterSweep = undefined;
+    this.windowSweep = undefined;
     this.expireLeases(now);
     let removed = 0;
     for (const [k, c] of this.counters) {
