@@ -132,8 +132,11 @@ export class CircuitOpenError extends GovernorError {
 /** The store could not be reached or failed (`store_unavailable`). */
 export class StoreUnavailableError extends GovernorError {
   override readonly name: string = 'StoreUnavailableError';
+  /** The store operation that failed (`reserve`, `commit`, `appendLedger`, ...). */
+  readonly operation: string;
   constructor(operation: string, cause?: unknown) {
     super('store_unavailable', `store_unavailable: ${operation} failed`, { cause });
+    this.operation = operation;
   }
 }
 

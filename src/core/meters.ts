@@ -21,7 +21,8 @@ const quantity = (scale: number): MeterDefinition => ({ scale, kind: 'quantity',
 /** The built-in meters. */
 export const BUILTIN_METERS = {
   cost: { scale: MONEY_SCALE, kind: 'money', refusalCode: 'budget_exceeded' },
-  requests: count('rate_limited'),
+  // A sliding window on requests refuses with rate_limited; a lifetime or calendar cap is a plain limit.
+  requests: count(),
   llmCalls: count('max_llm_calls_exceeded'),
   toolCalls: count('max_tool_calls_exceeded'),
   agentHops: count('max_agent_hops_exceeded'),

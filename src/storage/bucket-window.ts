@@ -192,3 +192,14 @@ export function assertSameShape(w: WindowCounter, windowMs: number, buckets: num
     );
   }
 }
+
+/** Validate the shape of a window of either mode (an exact log takes any whole number of ms). */
+export function validateWindowShape(windowMs: number, buckets: number | undefined, mode: unknown, field: string): void {
+  if (mode === 'exact') {
+    if (!Number.isSafeInteger(windowMs) || windowMs < 1)
+      throw new InvalidInputError(`${field}.windowMs`, 'must be a whole number of ms >= 1', windowMs);
+    return;
+  }
+  if (mode !== 'bucketed') throw new InvalidInputError(`${field}.mode`, "must be 'bucketed' or 'exact'", mode);
+  BucketWindow.validate(windowMs, buckets, field);
+}

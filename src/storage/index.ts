@@ -1,4 +1,4 @@
-export { BucketWindow, DEFAULT_BUCKETS, type WindowCounter, type WindowMode } from './bucket-window.js';
+export { BucketWindow, DEFAULT_BUCKETS, validateWindowShape, type WindowCounter, type WindowMode } from './bucket-window.js';
 export { LogWindow } from './log-window.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export type {

@@ -5,7 +5,8 @@
  * `windowMs`. Memory grows with the hits inside one window (at most the limit, since
  * refused hits are not recorded); prefer the bucketed window for large limits.
  */
-import { assertSameShape, BucketWindow, type WindowCounter } from './bucket-window.js';
+import { InvalidInputError } from '../core/index.js';
+import { assertSameShape, DEFAULT_BUCKETS, type WindowCounter } from './bucket-window.js';
 
 /** Exact sliding-window counter. */
 export class LogWindow implements WindowCounter {
@@ -22,7 +23,11 @@ export class LogWindow implements WindowCounter {
   total = 0;
 
   constructor(windowMs: number, buckets: number | undefined, field = 'window') {
-    this.buckets = BucketWindow.validate(windowMs, buckets, field);
+    // A log has no buckets: any whole number of ms is a valid length (buckets is kept for the key's shape).
+    if (!Number.isSafeInteger(windowMs) || windowMs < 1) {
+      throw new InvalidInputError(`${field}.windowMs`, 'must be a whole number of ms >= 1', windowMs);
+    }
+    this.buckets = buckets ?? DEFAULT_BUCKETS;
     this.windowMs = windowMs;
   }
 

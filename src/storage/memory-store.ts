@@ -21,7 +21,7 @@ import type {
   WindowRead,
   WindowState,
 } from './store.js';
-import { BucketWindow, type WindowCounter, type WindowMode } from './bucket-window.js';
+import { BucketWindow, validateWindowShape, type WindowCounter, type WindowMode } from './bucket-window.js';
 import { LogWindow } from './log-window.js';
 
 /** Options of {@link MemoryStore}. */
@@ -110,15 +110,17 @@ export class MemoryStore implements Store {
         let count = 0;
         if (win === undefined) {
           // Validated here, created only once every window and counter has passed: a refusal leaves nothing behind.
-          if (mode !== 'bucketed' && mode !== 'exact')
-            throw new InvalidInputError(`windows[${i}].mode`, "must be 'bucketed' or 'exact'", mode);
-          BucketWindow.validate(w.windowMs, w.buckets, `windows[${i}]`);
+          validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
         } else {
           win.assertShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
           count = win.count(now);
         }
+        for (let j = 0; j < i; j++)
+          if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
         if (count + w.weight > w.limit || (w.weight === 0 && count >= w.limit)) {
-          const retryAfterMs = win !== undefined ? win.timeUntilFits(now, w.limit, w.weight) : w.weight > w.limit ? null : 0;
+          // A zero-weight hit refused on a full window waits for one unit to free, never "retry now".
+          const need = w.weight === 0 ? 1 : w.weight;
+          const retryAfterMs = win !== undefined ? win.timeUntilFits(now, w.limit, need) : need > w.limit ? null : 0;
           return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs } };
         }
         found.push(win);
@@ -230,7 +232,7 @@ export class MemoryStore implements Store {
     return items.map((it, i) => {
       const w = this.windows.get(it.key);
       if (w === undefined) {
-        BucketWindow.validate(it.windowMs, it.buckets, `items[${i}]`);
+        validateWindowShape(it.windowMs, it.buckets, it.mode ?? 'bucketed', `items[${i}]`);
         return { count: 0, retryAfterMs: it.limit >= 1 ? 0 : Infinity, resetMs: 0 };
       }
       w.assertShape(it.windowMs, it.buckets, it.mode ?? 'bucketed', `items[${i}]`);

@@ -253,6 +253,31 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
       });
     });
 
+    h.describe('window edge cases', () => {
+      test('a zero-weight hit on a full window is refused with a wait for one unit, never "retry now"', async (s) => {
+        await s.reserve({ counters: [], windows: [{ key: 'w', windowMs: 60_000, limit: 1, weight: 1 }], leaseMs: 1000 });
+        const r = await s.reserve({ counters: [], windows: [{ key: 'w', windowMs: 60_000, limit: 1, weight: 0 }], leaseMs: 1000 });
+        assert.deepEqual(r, { ok: false, failure: { type: 'window', index: 0, count: 1, retryAfterMs: 60_000 } });
+      });
+
+      test('duplicate window keys in one request are invalid_input', async (s) => {
+        const w = { key: 'dup', windowMs: 60_000, limit: 1, weight: 1 };
+        await rejectsInvalid(() => s.reserve({ counters: [], windows: [w, w], leaseMs: 1000 }), /key/);
+        assert.deepEqual(await s.readWindows([{ key: 'dup', windowMs: 60_000, limit: 1 }]), [{ count: 0, retryAfterMs: 0, resetMs: 0 }]);
+      });
+
+      test('an exact window takes any whole number of ms', async (s, clock) => {
+        const w = { key: 'odd', windowMs: 7_001, limit: 1, weight: 1, mode: 'exact' as const };
+        assert.equal((await s.reserve({ counters: [], windows: [w], leaseMs: 1000 })).ok, true);
+        assert.deepEqual(await s.reserve({ counters: [], windows: [w], leaseMs: 1000 }), {
+          ok: false,
+          failure: { type: 'window', index: 0, count: 1, retryAfterMs: 7_001 },
+        });
+        clock.advance(7_001);
+        assert.equal((await s.reserve({ counters: [], windows: [w], leaseMs: 1000 })).ok, true);
+      });
+    });
+
     h.describe('exact (sliding log) windows', () => {
       const exact = { windowMs: 60_000, mode: 'exact' as const };
       test('count exactly the hits of the last windowMs, where the bucketed window drops a whole bucket', async (s, clock) => {
