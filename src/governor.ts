@@ -169,10 +169,10 @@ interface Admission {
   /** Every sliding window the call hits: the plan's, then the rate limiter's for its user and endpoint. */
   readonly windows: readonly AdmissionWindow[];
   /** The breaker the call goes through and the permit it was admitted with (set by `admit`). */
-  breaker?: CircuitBreaker | undefined;
-  permit?: BreakerPermit | undefined;
+  breaker: CircuitBreaker | undefined;
+  permit: BreakerPermit | undefined;
   /** Aborts the call when the breaker's `timeout` runs out (the reservation's signal); `unlink` stops following the caller's. */
-  timeout?: { readonly controller: AbortController; readonly unlink: () => void } | undefined;
+  timeout: { readonly controller: AbortController; readonly unlink: () => void } | undefined;
 }
 
 /** One window of an admission, with what a refusal or a settle needs to know about it. */
@@ -527,7 +527,22 @@ export class Governor implements ReservationOwner {
         windows.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: scopeLabel });
       });
     }
-    return { p, plan, now, started: this.clock.monotonic(), counters, keys, periods, expires, amounts, windows };
+    // The breaker fields are set by admit; present from the start so every admission has one shape.
+    return {
+      p,
+      plan,
+      now,
+      started: this.clock.monotonic(),
+      counters,
+      keys,
+      periods,
+      expires,
+      amounts,
+      windows,
+      breaker: undefined,
+      permit: undefined,
+      timeout: undefined,
+    };
   }
 
   private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
@@ -581,8 +596,10 @@ export class Governor implements ReservationOwner {
     permit: BreakerPermit | undefined,
   ): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     const a = this.buildAdmission(p);
-    a.breaker = breaker;
-    a.permit = permit;
+    if (breaker !== undefined) {
+      a.breaker = breaker;
+      a.permit = permit;
+    }
     const id = this.nextId();
     let res: ReserveResult | Promise<ReserveResult>;
     try {

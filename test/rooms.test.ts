@@ -11,8 +11,9 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   core: { rooms: [], packages: ['zod', 'eventemitter3'] },
   storage: { rooms: ['core'], packages: [] },
   costs: { rooms: ['core'], packages: [] },
-  engine: { rooms: ['core', 'storage', 'costs'], packages: ['zod'] },
+  engine: { rooms: ['core', 'storage', 'costs', 'breakers'], packages: ['zod'] },
   ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
+  breakers: { rooms: ['core', 'storage'], packages: ['zod'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
 };
 

@@ -18,19 +18,19 @@ import {
   validateId,
   type Clock,
 } from '../core/index.js';
-import { MemoryStore, type Awaitable, type Store, type VersionedValue, type WindowItem } from '../storage/index.js';
-import { linkedController } from './abort.js';
+import { MemoryStore, type Awaitable, type Store, type VersionedValue } from '../storage/index.js';
 import { BreakerIsolatedError, BreakerTimeoutError } from './errors.js';
 import type { BreakerEvent, BreakerEventListener, FailureKind } from './events.js';
 import {
   breakerPlacementSchema,
   exceedsRatio,
-  RATE_BUCKETS,
   resolveBreakerOptions,
   type BreakerOptions,
   type ResolvedBreakerOptions,
 } from './options.js';
 import { isOverrun, type OverrunInput } from './overrun.js';
+import { RateWindow, type RateCounts } from './rate-window.js';
+import { linkedController, raceTimeout } from './timeout.js';
 import { BreakerPermit, type PermitOwner } from './permit.js';
 import {
   decideAdmit,
@@ -90,9 +90,7 @@ export class CircuitBreaker implements PermitOwner {
   private cachedVersion = 0;
   private cachedRecord: BreakerRecord = INITIAL_RECORD;
   private closedPermit: BreakerPermit;
-  private rateGen = -1;
-  private rateSuccess: readonly WindowItem[] = [];
-  private rateFailure: readonly WindowItem[] = [];
+  private readonly rate: RateWindow | undefined;
 
   /** Create a breaker; options are validated here, once (`invalid_input` names the field). */
   constructor(options: CircuitBreakerOptions = {}) {
@@ -102,8 +100,10 @@ export class CircuitBreaker implements PermitOwner {
     this.clock = init.clock;
     this.o = init.options;
     this.onEvent = init.onEvent;
-    this.storeKey = `b|${init.key}`;
+    // `|` separates the parts of store keys: escaped, no key can collide with another breaker's windows.
+    this.storeKey = `b|${init.key.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'))}`;
     this.closedPermit = new BreakerPermit(this, 0, false);
+    this.rate = this.o.policy.kind === 'rate' ? new RateWindow(this.store, this.storeKey, this.o.policy) : undefined;
   }
 
   /** The per-call timeout in ms, if any. */
@@ -167,7 +167,7 @@ export class CircuitBreaker implements PermitOwner {
   withTimeout<T>(operation: () => T | PromiseLike<T>, controller: AbortController): Promise<T> {
     const ms = this.o.timeoutMs;
     if (ms === undefined) return Promise.resolve().then(operation);
-    return this.race(ms, controller, operation);
+    return raceTimeout(this.clock, this.key, ms, controller, operation);
   }
 
   // ---- outcomes without a permit -------------------------------------------------------
@@ -192,7 +192,7 @@ export class CircuitBreaker implements PermitOwner {
     return exceedsRatio(estimate, actual, this.o.thresholdMultiplier);
   }
 
-  /** Count a resource overrun as a failure (cause `'overrun'`) when it passes the multiplier; returns whether it did. */
+  /** Count a resource overrun as a failure (cause `'overrun'`) when it passes the multiplier; returns whether it was an overrun. */
   async recordOverrun(input: OverrunInput): Promise<boolean> {
     if (!this.isOverrun(input)) return false;
     await this.settleCurrent({ type: 'failure', cause: 'overrun' });
@@ -217,14 +217,7 @@ export class CircuitBreaker implements PermitOwner {
     const rec = this.record(v);
     const now = this.clock.now();
     let window: BreakerState['window'] = null;
-    const policy = this.o.policy;
-    if (policy.kind === 'rate') {
-      window = { calls: 0, failures: 0 };
-      if (rec.state === 'closed') {
-        const read = await this.store.readWindows(this.rateItems(rec.gen, true));
-        window = { calls: read[0]!.count, failures: read[1]!.count };
-      }
-    }
+    if (this.rate !== undefined) window = rec.state === 'closed' ? await this.rate.read(rec.gen) : { calls: 0, failures: 0 };
     return {
       key: this.key,
       state: visibleState(rec, now),
@@ -245,19 +238,15 @@ export class CircuitBreaker implements PermitOwner {
 
   /** Internal: record the outcome of a permit's call. */
   settlePermit(permit: PermitRef, outcome: Outcome): Awaitable<void> {
-    const policy = this.o.policy;
-    if (policy.kind === 'rate' && !permit.probe && outcome.type !== 'release') {
-      const failed = outcome.type === 'failure';
-      const res = this.store.reserve({ counters: [], windows: this.rateItems(permit.gen, failed), leaseMs: 1 });
-      const judge = (r: Awaited<typeof res>): Awaitable<void> => {
-        if (!failed || !r.ok) return undefined;
-        const calls = r.windowCounts[0] as number;
-        const fails = r.windowCounts[1] as number;
-        const rate = policy.failureRate;
-        if (calls < policy.minimumCalls || BigInt(fails) * rate.den < BigInt(calls) * rate.num) return undefined;
-        return this.settleFresh(permit, { type: 'failure', cause: (outcome as { cause: FailureKind }).cause, tripped: fails });
+    const rate = this.rate;
+    if (rate !== undefined && !permit.probe && outcome.type !== 'release') {
+      // Every call counts in the window; only a failure can trip the breaker.
+      const counts = rate.hit(permit.gen, outcome.type === 'failure');
+      const judge = (c: RateCounts): Awaitable<void> => {
+        if (outcome.type !== 'failure' || !rate.trips(c)) return undefined;
+        return this.settleFresh(permit, { type: 'failure', cause: outcome.cause, tripped: c.failures });
       };
-      return res instanceof Promise ? res.then(judge) : judge(res);
+      return counts instanceof Promise ? counts.then(judge) : judge(counts);
     }
     if (outcome.type === 'success' && !permit.probe) {
       // Hot path: a success on a closed breaker with nothing to forget writes nothing.
@@ -381,32 +370,16 @@ export class CircuitBreaker implements PermitOwner {
     return d.result;
   }
 
-  /** The rolling-rate windows of generation `gen`: calls (and failures, when `failed`). */
-  private rateItems(gen: number, failed: boolean): readonly WindowItem[] {
-    if (gen !== this.rateGen) {
-      const policy = this.o.policy as Extract<ResolvedBreakerOptions['policy'], { kind: 'rate' }>;
-      const base = { windowMs: policy.windowMs, limit: Number.MAX_SAFE_INTEGER, buckets: RATE_BUCKETS, weight: 1 };
-      // Keyed by generation: a breaker that closes again starts from an empty window.
-      const calls = { ...base, key: `${this.storeKey}|calls@${gen}/${policy.windowMs}` };
-      const fails = { ...base, key: `${this.storeKey}|failures@${gen}/${policy.windowMs}` };
-      this.rateSuccess = [calls];
-      this.rateFailure = [calls, fails];
-      this.rateGen = gen;
-    }
-    return failed ? this.rateFailure : this.rateSuccess;
-  }
-
   private execute<T>(
     p: BreakerPermit | CircuitOpenError,
     op: (signal: AbortSignal) => T | PromiseLike<T>,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
     if (p instanceof CircuitOpenError) return Promise.reject(p);
-    const ms = this.o.timeoutMs;
-    if (ms !== undefined) return this.executeTimed(p, op, ms, signal);
-    return this.executePlain(p, op, signal);
+    return this.o.timeoutMs === undefined ? this.executePlain(p, op, signal) : this.executeTimed(p, op, this.o.timeoutMs, signal);
   }
 
+  /** The hot path: no timer, no controller, no finally. */
   private async executePlain<T>(p: BreakerPermit, op: (signal: AbortSignal) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
     let value: T;
     try {
@@ -421,65 +394,10 @@ export class CircuitBreaker implements PermitOwner {
     return value;
   }
 
-  private async executeTimed<T>(
-    p: BreakerPermit,
-    op: (signal: AbortSignal) => T | PromiseLike<T>,
-    ms: number,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
+  private executeTimed<T>(p: BreakerPermit, op: (signal: AbortSignal) => T | PromiseLike<T>, ms: number, signal?: AbortSignal): Promise<T> {
     const { controller, unlink } = linkedController(signal);
-    let value: T;
-    try {
-      value = await this.race(ms, controller, () => op(controller.signal));
-    } catch (e) {
-      const r = p.error(e, signal);
-      if (r instanceof Promise) await r;
-      throw e;
-    } finally {
-      unlink();
-    }
-    const r = p.success();
-    if (r instanceof Promise) await r;
-    return value;
-  }
-
-  /** Settle with `operation`, or reject with `BreakerTimeoutError` (aborting `controller`) after `ms`. */
-  private race<T>(ms: number, controller: AbortController, operation: () => T | PromiseLike<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const stop = new AbortController();
-      let settled = false;
-      this.clock.sleep(ms, stop.signal).then(
-        () => {
-          if (settled) return;
-          settled = true;
-          const err = new BreakerTimeoutError(this.key, ms);
-          controller.abort(err);
-          reject(err);
-        },
-        () => undefined, // stopped: the operation settled first
-      );
-      const done = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        stop.abort();
-        return true;
-      };
-      let r: T | PromiseLike<T>;
-      try {
-        r = operation();
-      } catch (e) {
-        if (done()) reject(e);
-        return;
-      }
-      Promise.resolve(r).then(
-        (v) => {
-          if (done()) resolve(v);
-        },
-        (e: unknown) => {
-          if (done()) reject(e);
-        },
-      );
-    });
+    const timed = raceTimeout(this.clock, this.key, ms, controller, () => op(controller.signal));
+    return this.executePlain(p, () => timed, signal).finally(unlink);
   }
 }
 

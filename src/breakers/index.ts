@@ -1,4 +1,4 @@
-export { linkedController } from './abort.js';
+export { linkedController } from './timeout.js';
 export { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 export { BreakerIsolatedError, BreakerTimeoutError } from './errors.js';
 export type { BreakerEvent, BreakerEventListener, BreakerEventName, BreakerReason, BreakerStateName, FailureKind } from './events.js';
