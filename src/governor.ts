@@ -7,6 +7,7 @@
  *   threshold events → breaker outcome) → on throw: release (or charge what was
  *   reported), count the failure in the breaker, record it, rethrow.
  */
+import type { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import {
   BudgetExceededError,
@@ -23,9 +24,11 @@ import {
   systemClock,
   TypedEvents,
   unitsToDecimal,
+  isPromiseLike,
   validateId,
   type Clock,
   type Duration,
+  type GovernorErrorCode,
   type MoneyInput,
   type Scope,
 } from './core/index.js';
@@ -54,6 +57,7 @@ import {
 } from './engine/index.js';
 import {
   MemoryStore,
+  type CommitResult,
   type CounterItem,
   type LedgerEntry,
   type LedgerPage,
@@ -123,13 +127,13 @@ export interface LimitStatus {
   readonly meter: string;
   readonly scope: Scope;
   readonly enforcement: 'hard' | 'soft';
-  readonly max: import('decimal.js').Decimal;
+  readonly max: Decimal;
   /** Committed usage in the current period or window. */
-  readonly used: import('decimal.js').Decimal;
+  readonly used: Decimal;
   /** Held by open reservations. */
-  readonly held: import('decimal.js').Decimal;
+  readonly held: Decimal;
   /** `max - used - held`, never negative. */
-  readonly remaining: import('decimal.js').Decimal;
+  readonly remaining: Decimal;
   /** `used / max × 100`, two decimals. */
   readonly usagePercent: number;
   /** The highest threshold reached, if any. */
@@ -146,10 +150,31 @@ export type AdmissionCheck =
   | { readonly allowed: true }
   | {
       readonly allowed: false;
+      /** The code the call would be refused with (`budget_exceeded`, `rate_limited`, `circuit_open`, ...). */
       readonly code: string;
-      readonly error: GovernorError;
+      /** The refusing limit's id, or the breaker's key. */
+      readonly limit: string;
+      readonly meter: string | undefined;
+      readonly scope: string | undefined;
+      readonly requested: string | undefined;
+      readonly available: string | undefined;
+      readonly max: string | undefined;
       readonly retryAfterMs: number | undefined;
     };
+
+/** A refusal as data. */
+interface Refusal {
+  readonly code: GovernorErrorCode;
+  readonly limit: string;
+  readonly meter: string;
+  readonly scope: string;
+  readonly requested: string;
+  readonly available: string;
+  readonly max: string;
+  readonly retryAfterMs: number | undefined;
+  /** Set for money budgets. */
+  readonly currency: string | undefined;
+}
 
 /** The context a guarded function receives: report usage, read the signal. */
 export type GuardContext = Reservation;
@@ -166,6 +191,14 @@ interface Admission {
   readonly periods: readonly (string | undefined)[];
   readonly expires: readonly (number | undefined)[];
   readonly amounts: readonly bigint[];
+  /**
+   * Indices (into `counters`) of the counters sent to the store's reserve: those the call
+   * estimates, and money always. The others are not checked, but still charged at settle
+   * with what the call reports.
+   */
+  readonly reserved: readonly number[];
+  /** True when the reserve holds something (else the store keeps no reservation record). */
+  readonly holds: boolean;
   /** Every sliding window the call hits: the plan's, then the rate limiter's for its user and endpoint. */
   readonly windows: readonly AdmissionWindow[];
   /** The breaker the call goes through and the permit it was admitted with (set by `admit`). */
@@ -377,19 +410,22 @@ export class Governor implements ReservationOwner {
 
   private audit(before: CompiledLimit | undefined, after: CompiledLimit | undefined, change: ChangeOptions): void {
     const l = (after ?? before) as CompiledLimit;
-    if (before !== undefined && after !== undefined && before.max === after.max && change.reason === undefined) return;
+    const sameMeter = before === undefined || after === undefined || before.meter === after.meter;
+    if (before !== undefined && after !== undefined && sameMeter && before.max === after.max && change.reason === undefined) return;
     const b = before?.max;
     const a = after?.max;
     const scale = l.def.scale;
+    // A limit id moved to another meter: each cap in its own unit, and no delta across units.
+    const beforeScale = before?.def.scale ?? scale;
     const reason = change.reason ?? (before === undefined ? 'set' : after === undefined ? 'removed' : 'updated');
     const at = this.clock.now();
     const payload = {
       limit: l.id,
       meter: l.meter,
       scope: l.pattern,
-      before: b === undefined ? null : formatUnits(b, scale),
+      before: b === undefined ? null : formatUnits(b, beforeScale),
       after: a === undefined ? null : formatUnits(a, scale),
-      delta: formatUnits((a ?? 0n) - (b ?? 0n), scale),
+      delta: sameMeter ? formatUnits((a ?? 0n) - (b ?? 0n), scale) : a === undefined ? '0' : formatUnits(a, scale),
       reason,
       actor: change.actor,
       currency: l.currency,
@@ -407,7 +443,7 @@ export class Governor implements ReservationOwner {
       currency: l.currency ?? this.currency,
       data: payload,
     };
-    void this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
+    this.appendLedger(entry);
   }
 
   // ---- the pipeline ---------------------------------------------------------------
@@ -421,13 +457,14 @@ export class Governor implements ReservationOwner {
    */
   guard<T>(request: GuardRequest<T>, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
     let p: PreparedRequest;
+    let admitted: Reservation | GovernorError | PromiseLike<Reservation | GovernorError>;
     try {
       p = this.prepare(request);
+      admitted = this.admitOrWait(p);
     } catch (e) {
       return Promise.reject(e);
     }
-    const admitted = this.admitOrWait(p);
-    return admitted instanceof Promise ? admitted.then((r) => this.run(r, p, fn)) : this.run(admitted, p, fn);
+    return isPromiseLike(admitted) ? Promise.resolve(admitted).then((r) => this.run(r, p, fn)) : this.run(admitted, p, fn);
   }
 
   /** A governed version of `fn`: each call is guarded with the request `requestFor(...args)` builds. */
@@ -461,19 +498,44 @@ export class Governor implements ReservationOwner {
     return r;
   }
 
-  /** Would this call be admitted now? Checks every limit without holding or recording anything. */
+  /**
+   * Would this call be admitted now? Checks the breaker and every limit without holding or
+   * recording anything; a refusal comes back as data (no Error is built).
+   */
   async check(request: GuardRequest): Promise<AdmissionCheck> {
     const p = this.prepare(request);
     if (p.breaker !== undefined) {
       const breaker = this.breakers.for(p.breaker);
       const open = await this.guardStore('breaker', () => breaker.peek());
-      if (open !== undefined) return { allowed: false, code: open.code, error: open, retryAfterMs: open.retryAfterMs };
+      if (open !== undefined) {
+        return {
+          allowed: false,
+          code: open.code,
+          limit: open.breaker,
+          meter: undefined,
+          scope: undefined,
+          requested: undefined,
+          available: undefined,
+          max: undefined,
+          retryAfterMs: open.retryAfterMs,
+        };
+      }
     }
     const a = this.buildAdmission(p);
     const res = await this.guardStore('reserve', () => this.store.reserve(this.reserveRequest(a, undefined, true)));
     if (res.ok) return { allowed: true };
-    const error = this.refusal(a, res.failure);
-    return { allowed: false, code: error.code, error, retryAfterMs: (error as LimitExceededError).retryAfterMs };
+    const d = this.refusalOf(a, res.failure);
+    return {
+      allowed: false,
+      code: d.code,
+      limit: d.limit,
+      meter: d.meter,
+      scope: d.scope,
+      requested: d.requested,
+      available: d.available,
+      max: d.max,
+      retryAfterMs: d.retryAfterMs,
+    };
   }
 
   private prepare(request: GuardRequest<never>): PreparedRequest {
@@ -493,10 +555,13 @@ export class Governor implements ReservationOwner {
     const periods: (string | undefined)[] = [];
     const expires: (number | undefined)[] = [];
     const amounts: bigint[] = [];
+    const reserved: number[] = [];
+    let holds = false;
     for (const c of plan.counters) {
       const amount = p.estimate.get(c.meter) ?? 0n;
-      // A meter the call does not use is not checked, except money: an exhausted hard budget refuses every call.
-      if (amount === 0n && c.meter !== 'cost') continue;
+      // A meter the call does not estimate is not checked, except money: an exhausted hard budget refuses every call.
+      if (amount > 0n || c.meter === 'cost') reserved.push(counters.length);
+      if (amount > 0n) holds = true;
       if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
       counters.push(c);
       keys.push(c.key);
@@ -538,6 +603,8 @@ export class Governor implements ReservationOwner {
       periods,
       expires,
       amounts,
+      reserved,
+      holds,
       windows,
       breaker: undefined,
       permit: undefined,
@@ -547,7 +614,7 @@ export class Governor implements ReservationOwner {
 
   private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
     const items: CounterItem[] = [];
-    for (let i = 0; i < a.counters.length; i++) {
+    for (const i of a.reserved) {
       items.push({
         key: a.keys[i] as string,
         amount: a.amounts[i] as bigint,
@@ -568,7 +635,7 @@ export class Governor implements ReservationOwner {
     } catch (e) {
       return this.storeFailure('breaker', e);
     }
-    if (permit instanceof Promise) {
+    if (isPromiseLike(permit)) {
       return permit.then(
         (x) => this.admitThrough(p, breaker, x),
         (e: unknown) => this.storeFailure('breaker', e),
@@ -607,8 +674,8 @@ export class Governor implements ReservationOwner {
     } catch (e) {
       return this.storeFailure('reserve', e);
     }
-    if (res instanceof Promise) {
-      return res.then(
+    if (isPromiseLike(res)) {
+      return Promise.resolve(res).then(
         (r) => this.admitted(a, id, r),
         (e: unknown) => this.storeFailure('reserve', e),
       );
@@ -666,7 +733,7 @@ export class Governor implements ReservationOwner {
       message: error.message,
       data: p.metadata,
     };
-    void this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
+    this.appendLedger(entry);
   }
 
   /** Record a breaker outcome; a store fault is reported as `store.error`, never thrown into the call it concerns. */
@@ -679,7 +746,7 @@ export class Governor implements ReservationOwner {
       fault(e);
       return;
     }
-    if (r instanceof Promise) return r.then(undefined, fault);
+    if (isPromiseLike(r)) return Promise.resolve(r).then(undefined, fault);
   }
 
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
@@ -717,61 +784,123 @@ export class Governor implements ReservationOwner {
     }
   }
 
-  private async run<T>(r: Reservation | GovernorError, p: PreparedRequest, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
-    if (r instanceof GovernorError) throw this.refused(r);
+  /**
+   * Run the guarded function on an admitted reservation and settle it. Written without
+   * async/await: with a synchronous store the pipeline adds no promise of its own beyond
+   * the one `guard()` returns and the function's.
+   */
+  private run<T>(r: Reservation | GovernorError, p: PreparedRequest, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
+    if (r instanceof GovernorError) return Promise.reject(this.refused(r));
     const a = r.internal as Admission;
-    let result: T;
+    let out: T | PromiseLike<T>;
     try {
-      result = await (a.timeout === undefined ? fn(r) : (a.breaker as CircuitBreaker).withTimeout(() => fn(r), a.timeout.controller));
+      out = a.timeout === undefined ? fn(r) : (a.breaker as CircuitBreaker).withTimeout(() => fn(r), a.timeout.controller);
+    } catch (e) {
+      return this.failed(r, e);
+    }
+    if (isPromiseLike(out)) {
+      return Promise.resolve(out).then(
+        (value) => this.succeeded(r, p, value),
+        (e: unknown) => this.failed(r, e),
+      );
+    }
+    return Promise.resolve(this.succeeded(r, p, out));
+  }
+
+  /** The function returned: read its usage, settle, and hand back its result whatever the store says. */
+  private succeeded<T>(r: Reservation, p: PreparedRequest, value: T): T | Promise<T> {
+    try {
       if (p.usageOf !== undefined && r.open) {
-        const u = (p.usageOf as (x: T) => UsageReport | undefined)(result);
+        const u = (p.usageOf as (x: T) => UsageReport | undefined)(value);
         if (u !== undefined) r.report(u);
       }
     } catch (e) {
-      await r.fail(e);
-      throw e;
+      return this.failed(r, e);
     }
-    if (r.open) await r.settle();
-    return result;
+    if (!r.open) return value;
+    // The call has happened: a store that cannot record it is reported, but the result is not lost.
+    const lost = (e: unknown): T => {
+      if (!(e instanceof StoreUnavailableError)) this.events.emit('store.error', { operation: 'commit', error: e, at: this.clock.now() });
+      return value;
+    };
+    let s: SettleResult | PromiseLike<SettleResult>;
+    try {
+      s = r.settleNow();
+    } catch (e) {
+      return lost(e);
+    }
+    return isPromiseLike(s) ? Promise.resolve(s).then(() => value, lost) : value;
   }
 
-  private refusal(a: Admission, f: ReserveFailure): GovernorError {
+  /** The function threw: release the hold (or charge what it reported), record the failure, rethrow its error. */
+  private failed(r: Reservation, error: unknown): Promise<never> {
+    const rethrow = (): never => {
+      throw error;
+    };
+    const lost = (e: unknown): never => {
+      // The function's own error matters more to the caller than a store fault while cleaning up.
+      if (!(e instanceof StoreUnavailableError)) this.events.emit('store.error', { operation: 'release', error: e, at: this.clock.now() });
+      throw error;
+    };
+    let f: unknown;
+    try {
+      f = r.fail(error);
+    } catch (e) {
+      return Promise.reject(error).catch(() => lost(e));
+    }
+    return isPromiseLike(f) ? Promise.resolve(f).then(rethrow, lost) : Promise.reject(error);
+  }
+
+  /** What refused a call, as plain data (building an Error, with its stack, is left to those who throw it). */
+  private refusalOf(a: Admission, f: ReserveFailure): Refusal {
     if (f.type === 'window') {
       const w = a.windows[f.index]!;
-      const d = {
+      return {
+        code: 'rate_limited',
         limit: w.limitId,
         meter: w.meter,
         scope: w.scopeKey,
         requested: String(w.weight),
         available: String(Math.max(0, w.limit - f.count)),
         max: String(w.limit),
+        // null: the call is heavier than the whole window and can never fit.
+        retryAfterMs: f.retryAfterMs ?? undefined,
+        currency: undefined,
       };
-      return f.retryAfterMs === null
-        ? new LimitExceededError('rate_limited', { ...d, retryAfterMs: undefined })
-        : new RateLimitedError({ ...d, retryAfterMs: f.retryAfterMs });
     }
-    const c = a.counters[f.index]!;
+    const ci = a.reserved[f.index] as number;
+    const c = a.counters[ci]!;
     const l = c.capLimit as CompiledLimit;
     const scale = l.def.scale;
+    const amount = a.amounts[ci] as bigint;
     const free = l.max - f.used - f.held;
-    const d = {
+    return {
+      code: l.def.refusalCode as GovernorErrorCode,
       limit: l.id,
       meter: c.meter,
       scope: c.scopeKey,
-      requested: formatUnits(a.amounts[f.index]!, scale),
+      requested: formatUnits(amount, scale),
       available: formatUnits(free > 0n ? free : 0n, scale),
       max: formatUnits(l.max, scale),
-      retryAfterMs: c.tracker === undefined ? undefined : Math.max(1, c.periodEnd - a.now),
+      // A calendar period frees the cap at its end, unless the call asks for more than the whole cap.
+      retryAfterMs: c.tracker === undefined || amount > l.max ? undefined : Math.max(1, c.periodEnd - a.now),
+      currency: l.def.kind === 'money' ? (l.currency ?? this.currency) : undefined,
     };
-    if (l.def.kind === 'money') return new BudgetExceededError({ ...d, currency: l.currency ?? this.currency });
-    return new LimitExceededError(l.def.refusalCode as GovernorError['code'], d);
+  }
+
+  private refusal(a: Admission, f: ReserveFailure): GovernorError {
+    const d = this.refusalOf(a, f);
+    if (d.currency !== undefined) return new BudgetExceededError({ ...d, currency: d.currency });
+    if (d.code === 'rate_limited' && d.retryAfterMs !== undefined) return new RateLimitedError({ ...d, retryAfterMs: d.retryAfterMs });
+    return new LimitExceededError(d.code, d);
   }
 
   private recordRefusal(a: Admission, id: string, error: GovernorError, f: ReserveFailure): void {
     const e = error as LimitExceededError;
     const at = a.now;
     if (this.events.has('violation')) {
-      const c = f.type === 'counter' ? a.counters[f.index] : undefined;
+      const ci = f.type === 'counter' ? (a.reserved[f.index] as number) : -1;
+      const c = f.type === 'counter' ? a.counters[ci] : undefined;
       const w = f.type === 'window' ? a.windows[f.index] : undefined;
       this.events.emit('violation', {
         type: 'refused',
@@ -784,7 +913,7 @@ export class Governor implements ReservationOwner {
         used: f.type === 'window' ? String(f.count) : formatUnits(f.used, c?.capLimit?.def.scale ?? 0),
         max: e.max,
         retryAfterMs: e.retryAfterMs,
-        period: f.type === 'counter' ? a.periods[f.index] : undefined,
+        period: f.type === 'counter' ? a.periods[ci] : undefined,
         at,
       });
     }
@@ -804,7 +933,7 @@ export class Governor implements ReservationOwner {
       message: e.message,
       data: a.p.metadata,
     };
-    void this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
+    this.appendLedger(entry);
   }
 
   // ---- settling (ReservationOwner) -----------------------------------------------------
@@ -818,10 +947,10 @@ export class Governor implements ReservationOwner {
     if (model !== undefined) r.reportedModel = model;
   }
 
-  /** Internal: commit a reservation at its actual usage. */
-  async settleReservation(r: Reservation, _usage: UsageReport | undefined, status: 'ok' | 'error', error?: unknown): Promise<SettleResult> {
+  /** Internal: commit a reservation at its actual usage; synchronous when the store is. */
+  settleReservation(r: Reservation, status: 'ok' | 'error', error?: unknown): SettleResult | PromiseLike<SettleResult> {
     const a = r.internal as Admission;
-    const reported = r.reported ?? new Map<string, bigint>();
+    const reported = r.reported ?? NO_UNITS;
     const model = r.reportedModel ?? a.p.model;
     let estimated = false;
     const actual = (meter: string): bigint => {
@@ -829,8 +958,7 @@ export class Governor implements ReservationOwner {
       if (v !== undefined) return v;
       const e = a.p.estimate.get(meter);
       if (e === undefined || e === 0n) return 0n;
-      if (meter !== 'requests' && meter !== 'llmCalls' && meter !== 'toolCalls' && meter !== 'agentHops' && meter !== 'iterations')
-        estimated = true;
+      if (!CALL_COUNTS.has(meter)) estimated = true;
       return e;
     };
     let costUnits = reported.get('cost');
@@ -844,11 +972,9 @@ export class Governor implements ReservationOwner {
       });
     }
     if (costUnits === undefined) costUnits = actual('cost');
-    const usageOut: Record<string, string> = {};
-    for (const k of a.p.estimate.keys()) if (k !== 'cost') usageOut[k] = formatUnits(actual(k), this.meters.get(k, k).scale);
-    for (const [k, v] of reported) if (k !== 'cost') usageOut[k] = formatUnits(v, this.meters.get(k, k).scale);
-    const costText = formatUnits(costUnits);
-    const durationMs = this.clock.monotonic() - a.started;
+    const usage: Record<string, string> = {};
+    for (const k of a.p.estimate.keys()) if (k !== 'cost') usage[k] = formatUnits(actual(k), this.meters.get(k, k).scale);
+    for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     const at = this.clock.now();
     const entry: LedgerEntry = {
       id: r.id,
@@ -859,92 +985,87 @@ export class Governor implements ReservationOwner {
       name: a.p.name,
       provider: a.p.provider,
       model,
-      usage: usageOut,
-      cost: costText,
+      usage,
+      cost: formatUnits(costUnits),
       currency: this.currency,
       estimated,
-      durationMs,
+      durationMs: this.clock.monotonic() - a.started,
       code: error === undefined ? undefined : errorCode(error),
       message: error === undefined ? undefined : errorMessage(error),
       data: a.p.metadata,
     };
-    const commitCounters: { key: string; amount: bigint; expiresAt: number | undefined }[] = [];
+    // Every counter of the call's limits is charged what the call used, estimated or not.
+    const counters: { key: string; amount: bigint; expiresAt: number | undefined }[] = [];
     const committed: number[] = [];
-    const amounts: bigint[] = [];
     for (let i = 0; i < a.counters.length; i++) {
       const c = a.counters[i] as PlanCounter;
       const amount = c.meter === 'cost' ? costUnits : actual(c.meter);
       if (amount === 0n) continue;
-      commitCounters.push({ key: a.keys[i] as string, amount, expiresAt: a.expires[i] });
+      counters.push({ key: a.keys[i] as string, amount, expiresAt: a.expires[i] });
       committed.push(i);
-      amounts.push(amount);
     }
-    const windows: WindowAdjustment[] = [];
+    let windows: WindowAdjustment[] | undefined;
     for (const w of a.windows) {
       const weight =
         w.weighs === 'cost' ? costUnits : w.weighs === 'tokens' ? actual('inputTokens') + actual('outputTokens') : actual(w.weighs);
       const delta = Number(weight) - w.weight;
-      if (delta !== 0) windows.push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: a.now });
+      if (delta !== 0) (windows ??= []).push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: a.now });
     }
-    const res = await this.guardStore('commit', () => this.store.commit({ id: r.id, counters: commitCounters, windows, ledger: entry }));
-    let exceeded = false;
-    for (let j = 0; j < committed.length; j++) {
-      const i = committed[j] as number;
-      if (this.thresholds(a.counters[i] as PlanCounter, a.periods[i], amounts[j] as bigint, res.used[j] as bigint, at)) exceeded = true;
-    }
+    const cost = costUnits;
+    const done = (res: CommitResult): SettleResult | PromiseLike<SettleResult> => {
+      let exceeded = false;
+      for (let j = 0; j < committed.length; j++) {
+        const i = committed[j] as number;
+        const c = a.counters[i] as PlanCounter;
+        if (this.thresholds(c, a.periods[i], counters[j]!.amount, res.used[j] as bigint, at)) exceeded = true;
+      }
+      const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
+      if (this.events.has('usage')) {
+        this.events.emit('usage', {
+          reservationId: r.id,
+          scope: a.p.scope,
+          status,
+          usage,
+          cost: entry.cost,
+          currency: this.currency,
+          estimated,
+          durationMs: entry.durationMs as number,
+          entry,
+          at,
+        });
+      }
+      const outcome = this.settleBreaker(a, status, error, exceeded, cost);
+      return outcome === undefined ? result : Promise.resolve(outcome).then(() => result);
+    };
+    const res = this.store.commit({ id: r.id, counters, windows, ledger: entry });
+    return isPromiseLike(res) ? Promise.resolve(res).then(done, (e: unknown) => this.storeFailure('commit', e)) : done(res);
+  }
+
+  /** Tell the call's breaker how it went; a store fault there is reported, never thrown into a call that happened. */
+  private settleBreaker(a: Admission, status: 'ok' | 'error', error: unknown, exceeded: boolean, cost: bigint): void | Promise<void> {
     a.timeout?.unlink();
     const permit = a.permit;
-    if (permit !== undefined) {
-      const breaker = a.breaker as CircuitBreaker;
-      const estimate = a.p.estimate.get('cost') ?? 0n;
-      const done = this.breakerOutcome(() => {
-        if (status === 'error') return permit.error(error, a.p.signal);
-        // The seed's second kind of failure: a hard cap passed at settle, or cost over estimate × thresholdMultiplier.
-        if (exceeded) return permit.failure('limit_exceeded');
-        return breaker.overrunUnits(estimate, costUnits) ? permit.failure('overrun') : permit.success();
-      });
-      if (done !== undefined) await done;
-    }
-    if (this.events.has('usage')) {
-      this.events.emit('usage', {
-        reservationId: r.id,
-        scope: a.p.scope,
-        status,
-        usage: usageOut,
-        cost: costText,
-        currency: this.currency,
-        estimated,
-        durationMs,
-        entry,
-        at,
-      });
-    }
-    return {
-      cost: unitsToDecimal(costUnits),
-      currency: this.currency,
-      usage: usageOut,
-      estimated,
-      // A reservation that held nothing has no store record: its lease is its own clock.
-      leaseExpired: a.amounts.some((x) => x > 0n) ? !res.found : at >= r.expiresAt,
-      durationMs,
-      entry,
-    };
+    if (permit === undefined) return;
+    const breaker = a.breaker as CircuitBreaker;
+    const estimate = a.p.estimate.get('cost') ?? 0n;
+    return this.breakerOutcome(() => {
+      if (status === 'error') return permit.error(error, a.p.signal);
+      // The seed's second kind of failure: a hard cap passed at settle, or cost over estimate × thresholdMultiplier.
+      if (exceeded) return permit.failure('limit_exceeded');
+      return breaker.overrunUnits(estimate, cost) ? permit.failure('overrun') : permit.success();
+    });
   }
 
   /** Internal: release a reservation without charging, recording the failure if there was one. */
-  async releaseReservation(r: Reservation, error?: unknown): Promise<boolean> {
+  releaseReservation(r: Reservation, error?: unknown): boolean | PromiseLike<boolean> {
     const a = r.internal as Admission;
     a.timeout?.unlink();
     const permit = a.permit;
-    if (permit !== undefined) {
-      const done = this.breakerOutcome(() => (error === undefined ? permit.release() : permit.error(error, a.p.signal)));
-      if (done !== undefined) await done;
-    }
-    // A reservation that held nothing has no store record: it was live while its lease ran.
-    const found = a.amounts.some((x) => x > 0n)
-      ? await this.guardStore('release', () => this.store.release(r.id))
-      : this.clock.now() < r.expiresAt;
-    const entry: LedgerEntry = {
+    const outcome =
+      permit === undefined
+        ? undefined
+        : this.breakerOutcome(() => (error === undefined ? permit.release() : permit.error(error, a.p.signal)));
+    this.appendLedger({
       id: r.id,
       at: this.clock.now(),
       kind: 'call',
@@ -960,9 +1081,20 @@ export class Governor implements ReservationOwner {
       code: error === undefined ? undefined : errorCode(error),
       message: error === undefined ? undefined : errorMessage(error),
       data: a.p.metadata,
-    };
-    await this.guardStore('appendLedger', () => this.store.appendLedger([entry]));
-    return found;
+    });
+    // A reservation that held nothing has no store record: it was live while its lease ran.
+    let found: boolean | PromiseLike<boolean> = this.clock.now() < r.expiresAt;
+    if (a.holds) {
+      try {
+        found = this.store.release(r.id);
+      } catch (e) {
+        this.storeFailure('release', e);
+      }
+    }
+    if (outcome === undefined && !isPromiseLike(found)) return found;
+    return Promise.all([outcome, Promise.resolve(found).then(undefined, (e: unknown) => this.storeFailure('release', e))]).then(
+      ([, f]) => f,
+    );
   }
 
   /** Fire the warnings and violations a commit caused; true when it took a hard limit past its cap. */
@@ -1061,6 +1193,17 @@ export class Governor implements ReservationOwner {
     throw new StoreUnavailableError(operation, e);
   }
 
+  /** Append a ledger entry without waiting; a store fault is reported as `store.error`, never thrown. */
+  private appendLedger(entry: LedgerEntry): void {
+    const fault = (e: unknown): void => this.events.emit('store.error', { operation: 'appendLedger', error: e, at: this.clock.now() });
+    try {
+      const r = this.store.appendLedger([entry]);
+      if (isPromiseLike(r)) Promise.resolve(r).then(undefined, fault);
+    } catch (e) {
+      fault(e);
+    }
+  }
+
   private async guardStore<T>(operation: string, f: () => T | Promise<T>): Promise<T> {
     try {
       return await f();
@@ -1073,6 +1216,43 @@ export class Governor implements ReservationOwner {
 /** Input plus output tokens: what token rate limits count, the way providers count them. */
 function tokensOf(units: ReadonlyMap<string, bigint>): bigint {
   return (units.get('inputTokens') ?? 0n) + (units.get('outputTokens') ?? 0n);
+}
+
+const NO_UNITS: ReadonlyMap<string, bigint> = new Map();
+/** Call counts are never "estimated": a call is one call. */
+const CALL_COUNTS: ReadonlySet<string> = new Set(['requests', 'llmCalls', 'toolCalls', 'agentHops', 'iterations']);
+
+/** What a settle charged. The Decimal is built on first read: the guard() path never reads it. */
+class Settled implements SettleResult {
+  private decimal: Decimal | undefined;
+  constructor(
+    private readonly units: bigint,
+    readonly currency: string,
+    readonly usage: { readonly [meter: string]: string },
+    readonly estimated: boolean,
+    readonly leaseExpired: boolean,
+    readonly entry: LedgerEntry,
+  ) {}
+
+  get cost(): Decimal {
+    return (this.decimal ??= unitsToDecimal(this.units));
+  }
+
+  get durationMs(): number {
+    return this.entry.durationMs as number;
+  }
+
+  toJSON(): object {
+    return {
+      cost: this.entry.cost,
+      currency: this.currency,
+      usage: this.usage,
+      estimated: this.estimated,
+      leaseExpired: this.leaseExpired,
+      durationMs: this.durationMs,
+      entry: this.entry,
+    };
+  }
 }
 
 function refreshPeriod(c: PlanCounter, now: number): void {

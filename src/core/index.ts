@@ -30,4 +30,4 @@ export {
   type ScopeLevel,
   type ScopePattern,
 } from './scope.js';
-export { moneyInput, parseInput } from './validate.js';
+export { isPromiseLike, moneyInput, parseInput } from './validate.js';

@@ -56,3 +56,8 @@ export const moneyInput = z.custom<import('decimal.js').Decimal | string | numbe
     (v !== null && typeof v === 'object' && (v as { constructor?: { name?: string } }).constructor?.name === 'Decimal'),
   { message: 'Expected a Decimal, a decimal string or a finite number' },
 );
+
+/** True for a promise or any thenable (stores may return another Promise implementation). */
+export function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<T>).then === 'function';
+}

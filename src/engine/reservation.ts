@@ -25,8 +25,8 @@ export interface SettleResult {
 
 /** How a reservation reaches back into the pipeline. */
 export interface ReservationOwner {
-  settleReservation(r: Reservation, usage: UsageReport | undefined, status: 'ok' | 'error', error?: unknown): Promise<SettleResult>;
-  releaseReservation(r: Reservation, error?: unknown): Promise<boolean>;
+  settleReservation(r: Reservation, status: 'ok' | 'error', error?: unknown): SettleResult | PromiseLike<SettleResult>;
+  releaseReservation(r: Reservation, error?: unknown): boolean | PromiseLike<boolean>;
   validateReport(r: Reservation, usage: UsageReport, field: string): void;
 }
 
@@ -75,23 +75,27 @@ export class Reservation {
     }
     // Closed at once: a second settle is refused even while this one is still being written.
     this.state = 'closed';
-    return this.owner.settleReservation(this, undefined, 'ok');
+    return settled(() => this.owner.settleReservation(this, 'ok'));
   }
 
   /** Release the hold without charging (reported usage, if any, is still charged: it was spent). */
   release(): Promise<boolean> {
     if (this.state !== 'open') return Promise.resolve(false);
     this.state = 'closed';
-    return this.owner.releaseReservation(this);
+    return settled(() => this.owner.releaseReservation(this));
   }
 
-  /** Internal: mark closed by the pipeline (guard's failure path). */
-  fail(error: unknown): Promise<unknown> {
-    if (this.state !== 'open') return Promise.resolve(undefined);
+  /** Internal: settle on the pipeline's success path; synchronous when the store is. */
+  settleNow(): SettleResult | PromiseLike<SettleResult> {
     this.state = 'closed';
-    return this.reported !== undefined
-      ? this.owner.settleReservation(this, undefined, 'error', error)
-      : this.owner.releaseReservation(this, error);
+    return this.owner.settleReservation(this, 'ok');
+  }
+
+  /** Internal: close on the pipeline's failure path: charge what was reported, else release. */
+  fail(error: unknown): unknown {
+    if (this.state !== 'open') return undefined;
+    this.state = 'closed';
+    return this.reported !== undefined ? this.owner.settleReservation(this, 'error', error) : this.owner.releaseReservation(this, error);
   }
 
   private assertOpen(what: string): void {
@@ -101,5 +105,14 @@ export class Reservation {
         `reservation_closed: cannot ${what} reservation ${this.id}: it is already settled or released`,
       );
     }
+  }
+}
+
+/** A value, a promise or a throw of `f`, as a promise. */
+function settled<T>(f: () => T | PromiseLike<T>): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e);
   }
 }

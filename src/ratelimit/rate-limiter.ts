@@ -61,12 +61,11 @@ export interface LimiterWindows {
 }
 
 const NO_COUNTERS: never[] = [];
-/** Users × endpoints whose window items are kept ready (a full cache is simply cleared). */
-const CACHE_MAX = 10_000;
-const ESCAPE_RE = /[%|]/;
+/** Users × endpoints per cache generation (two generations are kept). */
+const CACHE_GENERATION = 1024;
 
 function esc(id: string): string {
-  return ESCAPE_RE.test(id) ? id.replace(/[%|]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : id;
+  return id.indexOf('|') < 0 && id.indexOf('%') < 0 ? id : id.replace(/[%|]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 const CODES: Record<LimitType, string> = {
@@ -96,7 +95,8 @@ export class RateLimiter {
   private readonly users = new Map<string, Keyed>();
   private readonly endpoints = new Map<string, Keyed>();
   /** Window items by endpoint and user for requests without tokens; cleared whenever a config changes. */
-  private readonly cache = new Map<string, Map<string, LimiterWindows>>();
+  private young = new Map<string, Map<string, LimiterWindows>>();
+  private old = new Map<string, Map<string, LimiterWindows>>();
   private cached = 0;
 
   constructor(options: RateLimiterOptions = {}) {
@@ -203,7 +203,7 @@ export class RateLimiter {
       throw new InvalidInputError('tokens', 'must be a non-negative whole number', tokens);
     if (tokens === 0) {
       // Requests without tokens always carry the same items: reuse them, keys already hashed.
-      const hit = this.cache.get(endpoint)?.get(userId);
+      const hit = this.young.get(endpoint)?.get(userId) ?? this.promote(userId, endpoint);
       if (hit !== undefined) return hit;
     }
     const cc = this.effective(userId, endpoint);
@@ -225,20 +225,29 @@ export class RateLimiter {
   }
 
   private invalidate(): void {
-    this.cache.clear();
+    this.young = new Map();
+    this.old = new Map();
     this.cached = 0;
   }
 
+  /** A two-generation cache: hot users stay, a stream of one-off users only ever churns one small generation. */
+  private promote(userId: string, endpoint: string): LimiterWindows | undefined {
+    const hit = this.old.get(endpoint)?.get(userId);
+    if (hit !== undefined) this.remember(userId, endpoint, hit);
+    return hit;
+  }
+
   private remember(userId: string, endpoint: string, w: LimiterWindows): void {
-    if (this.cached >= CACHE_MAX) {
-      this.cache.clear();
+    if (this.cached >= CACHE_GENERATION) {
+      this.old = this.young;
+      this.young = new Map();
       this.cached = 0;
     }
     // Endpoint first: there are few endpoints, so a miss costs one Map.set, not a new Map per user.
-    let byUser = this.cache.get(endpoint);
+    let byUser = this.young.get(endpoint);
     if (byUser === undefined) {
       byUser = new Map();
-      this.cache.set(endpoint, byUser);
+      this.young.set(endpoint, byUser);
     }
     byUser.set(userId, w);
     this.cached++;
