@@ -30,6 +30,7 @@ import {
   type Duration,
   type GovernorErrorCode,
   type MoneyInput,
+  type RefusalDetails,
   type Scope,
 } from './core/index.js';
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
@@ -162,16 +163,9 @@ export type AdmissionCheck =
       readonly retryAfterMs: number | undefined;
     };
 
-/** A refusal as data. */
-interface Refusal {
+/** A refusal as data: the details an error carries, its code, and the currency of a budget. */
+interface Refusal extends RefusalDetails {
   readonly code: GovernorErrorCode;
-  readonly limit: string;
-  readonly meter: string;
-  readonly scope: string;
-  readonly requested: string;
-  readonly available: string;
-  readonly max: string;
-  readonly retryAfterMs: number | undefined;
   /** Set for money budgets. */
   readonly currency: string | undefined;
 }

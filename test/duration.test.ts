@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, parseDuration } from '../src/core/index.js';
-
-function invalid(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidInputError);
-    return e as InvalidInputError;
-  }
-  throw new Error('expected an InvalidInputError, nothing was thrown');
-}
+import { parseDuration } from '../src/core/index.js';
+import { invalid } from './helpers.js';
 
 const FORMAT = "must be milliseconds or a duration such as '30s', '5m', '1h', '1d'";
 const WHOLE = 'must be a whole number of milliseconds > 0';

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import {
   ceilDiv,
   formatUnits,
-  InvalidInputError,
   MAX_UNITS,
   MONEY_SCALE,
   parseScaled,
@@ -12,17 +11,9 @@ import {
   toUnits,
   unitsToDecimal,
 } from '../src/core/index.js';
+import { invalid } from './helpers.js';
 
 /** Run `fn`, expect it to throw an InvalidInputError, and return that error. */
-function invalid(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidInputError);
-    return e as InvalidInputError;
-  }
-  throw new Error('expected an InvalidInputError, nothing was thrown');
-}
 
 describe('constants', () => {
   it('money is kept in pico-units and one counter holds a signed 64-bit integer', () => {

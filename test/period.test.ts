@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError, periodAt, PeriodTracker, validateTimeZone, type PeriodInstance } from '../src/core/index.js';
+import { periodAt, PeriodTracker, validateTimeZone, type PeriodInstance } from '../src/core/index.js';
+import { invalid } from './helpers.js';
 
 const t = (iso: string): number => Date.parse(iso);
 const HOUR = 3_600_000;
@@ -8,16 +9,6 @@ const DAY = 24 * HOUR;
 /** An instance as ISO strings, so a mismatch reads as dates. */
 function iso(p: PeriodInstance): { id: string; start: string; end: string } {
   return { id: p.id, start: new Date(p.startMs).toISOString(), end: new Date(p.endMs).toISOString() };
-}
-
-function invalid(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidInputError);
-    return e as InvalidInputError;
-  }
-  throw new Error('expected an InvalidInputError, nothing was thrown');
 }
 
 describe('periodAt in UTC', () => {

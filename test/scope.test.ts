@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   instantiatePattern,
-  InvalidInputError,
   parseScopeKey,
   SCOPE_LEVELS,
   scopeKey,
@@ -13,16 +12,7 @@ import {
   WILDCARD,
   type Scope,
 } from '../src/core/index.js';
-
-function invalid(fn: () => unknown): InvalidInputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidInputError);
-    return e as InvalidInputError;
-  }
-  throw new Error('expected an InvalidInputError, nothing was thrown');
-}
+import { invalid } from './helpers.js';
 
 const ID_RULE = 'must be a non-empty string of at most 256 characters without control characters';
 
