@@ -1,16 +1,7 @@
 import { Decimal } from 'decimal.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ceilDiv,
-  formatUnits,
-  MAX_UNITS,
-  MONEY_SCALE,
-  parseScaled,
-  pow10,
-  toUnits,
-  unitsToDecimal,
-} from '../src/core/index.js';
+import { ceilDiv, formatUnits, MAX_UNITS, MONEY_SCALE, parseScaled, pow10, toUnits, unitsToDecimal } from '../src/core/index.js';
 import { invalid } from './helpers.js';
 
 /** Run `fn`, expect it to throw an InvalidInputError, and return that error. */
