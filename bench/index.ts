@@ -216,3 +216,8 @@ try {
 const { benchRateLimit, heapRateLimit } = await import('./ratelimit.js');
 await benchRateLimit();
 heapRateLimit();
+
+// ---- circuit breakers -----------------------------------------------------------------
+
+const { benchBreakers } = await import('./breakers.js');
+await benchBreakers();
