@@ -1031,7 +1031,12 @@ export class Governor implements ReservationOwner {
       const outcome = this.settleBreaker(a, status, error, exceeded, cost);
       return outcome === undefined ? result : Promise.resolve(outcome).then(() => result);
     };
-    const res = this.store.commit({ id: r.id, counters, windows, ledger: entry });
+    let res: CommitResult | PromiseLike<CommitResult>;
+    try {
+      res = this.store.commit({ id: r.id, counters, windows, ledger: entry });
+    } catch (e) {
+      return this.storeFailure('commit', e);
+    }
     return isPromiseLike(res) ? Promise.resolve(res).then(done, (e: unknown) => this.storeFailure('commit', e)) : done(res);
   }
 

@@ -82,6 +82,17 @@ describe('store faults never crash the process or hide the call’s own outcome'
     expect(faults).toEqual(['commit']);
   });
 
+  it('a store that throws (rather than rejects) in commit is store_unavailable for settle(), reported once', async () => {
+    const clock = new ManualClock(T0);
+    const gov = createGovernor({ clock, store: faulty(clock, { commit: 'throw' }), budgets: [{ amount: '1' }] });
+    const faults: string[] = [];
+    gov.on('store.error', (e) => void faults.push(e.operation));
+    const r = await gov.reserve({ estimate: { cost: '0.1' } });
+    await expect(r.settle()).rejects.toMatchObject({ code: 'store_unavailable', operation: 'commit' });
+    await expect(gov.guard({}, () => 'kept')).resolves.toBe('kept');
+    expect(faults).toEqual(['commit', 'commit']);
+  });
+
   it('the function’s own error survives a release failure', async () => {
     const clock = new ManualClock(T0);
     const gov = createGovernor({ clock, store: faulty(clock, { release: 'reject' }), budgets: [{ amount: '1' }] });
