@@ -94,6 +94,13 @@ export interface GovernorOptions {
     users?: Record<string, RateLimitConfig>;
     endpoints?: Record<string, RateLimitConfig>;
   };
+  /**
+   * Which calls leave a ledger entry: `'all'` (default), `'failures'` (refused and failed calls
+   * only) or `'none'`. Budget audit records are always kept. Every kept entry is held by the
+   * store until its ring turns over, which costs the in-memory store most of a call's time
+   * (measured: about half of a governed call); keep less when the ledger is not read.
+   */
+  ledger?: 'all' | 'failures' | 'none';
   /** What a rate-limited call does by default: `'throw'` (default) or `'wait'` until it fits. */
   onRateLimit?: 'throw' | 'wait';
   /** The longest a call waits in `'wait'` mode before the refusal is thrown (default `'1m'`). */
@@ -247,6 +254,7 @@ const optionsSchema = z
       .strict()
       .optional(),
     onRateLimit: z.enum(['throw', 'wait']).optional(),
+    ledger: z.enum(['all', 'failures', 'none']).optional(),
     maxWaitMs: z.union([z.number(), z.string()]).optional(),
     // Validated by the breaker registry, which names the field (options.breakers.failureThreshold ...).
     breakers: z.unknown().optional(),
@@ -282,6 +290,7 @@ export class Governor implements ReservationOwner {
   private readonly registry = new LimitRegistry();
   private readonly leaseMs: number;
   private readonly onRateLimit: 'throw' | 'wait';
+  private readonly ledgerMode: 'all' | 'failures' | 'none';
   private readonly maxWaitMs: number;
   private readonly waits: WaitQueues;
   private readonly refusals = new WeakMap<GovernorError, { a: Admission; id: string; failure: ReserveFailure }>();
@@ -297,6 +306,7 @@ export class Governor implements ReservationOwner {
     this.leaseMs = o.leaseMs === undefined ? 600_000 : parseDuration(o.leaseMs, 'options.leaseMs');
     this.meters = new MeterRegistry(o.meters);
     this.onRateLimit = o.onRateLimit ?? 'throw';
+    this.ledgerMode = o.ledger ?? 'all';
     this.maxWaitMs = o.maxWaitMs === undefined ? 60_000 : parseDuration(o.maxWaitMs, 'options.maxWaitMs', true);
     this.limiter = new RateLimiter({
       store: this.store,
@@ -727,7 +737,7 @@ export class Governor implements ReservationOwner {
       message: error.message,
       data: p.metadata,
     };
-    this.appendLedger(entry);
+    if (this.keeps('refused')) this.appendLedger(entry);
   }
 
   /** Record a breaker outcome; a store fault is reported as `store.error`, never thrown into the call it concerns. */
@@ -927,7 +937,7 @@ export class Governor implements ReservationOwner {
       message: e.message,
       data: a.p.metadata,
     };
-    this.appendLedger(entry);
+    if (this.keeps('refused')) this.appendLedger(entry);
   }
 
   // ---- settling (ReservationOwner) -----------------------------------------------------
@@ -1033,7 +1043,7 @@ export class Governor implements ReservationOwner {
     };
     let res: CommitResult | PromiseLike<CommitResult>;
     try {
-      res = this.store.commit({ id: r.id, counters, windows, ledger: entry });
+      res = this.store.commit({ id: r.id, counters, windows, ledger: this.keeps(status) ? entry : undefined });
     } catch (e) {
       return this.storeFailure('commit', e);
     }
@@ -1064,23 +1074,24 @@ export class Governor implements ReservationOwner {
       permit === undefined
         ? undefined
         : this.breakerOutcome(() => (error === undefined ? permit.release() : permit.error(error, a.p.signal)));
-    this.appendLedger({
-      id: r.id,
-      at: this.clock.now(),
-      kind: 'call',
-      status: error === undefined ? 'released' : 'error',
-      scope: a.p.scope,
-      name: a.p.name,
-      provider: a.p.provider,
-      model: a.p.model,
-      usage: {},
-      cost: '0',
-      currency: this.currency,
-      durationMs: this.clock.monotonic() - a.started,
-      code: error === undefined ? undefined : errorCode(error),
-      message: error === undefined ? undefined : errorMessage(error),
-      data: a.p.metadata,
-    });
+    if (this.keeps(error === undefined ? 'released' : 'error'))
+      this.appendLedger({
+        id: r.id,
+        at: this.clock.now(),
+        kind: 'call',
+        status: error === undefined ? 'released' : 'error',
+        scope: a.p.scope,
+        name: a.p.name,
+        provider: a.p.provider,
+        model: a.p.model,
+        usage: {},
+        cost: '0',
+        currency: this.currency,
+        durationMs: this.clock.monotonic() - a.started,
+        code: error === undefined ? undefined : errorCode(error),
+        message: error === undefined ? undefined : errorMessage(error),
+        data: a.p.metadata,
+      });
     // A reservation that held nothing has no store record: it was live while its lease ran.
     let found: boolean | PromiseLike<boolean> = this.clock.now() < r.expiresAt;
     if (a.holds) {
@@ -1190,6 +1201,11 @@ export class Governor implements ReservationOwner {
     if (e instanceof GovernorError) throw e;
     this.events.emit('store.error', { operation, error: e, at: this.clock.now() });
     throw new StoreUnavailableError(operation, e);
+  }
+
+  /** Whether the ledger keeps a call entry of this status (audit records are always kept). */
+  private keeps(status: LedgerEntry['status']): boolean {
+    return this.ledgerMode === 'all' || (this.ledgerMode === 'failures' && (status === 'refused' || status === 'error'));
   }
 
   /** Append a ledger entry without waiting; a store fault is reported as `store.error`, never thrown. */

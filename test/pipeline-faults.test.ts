@@ -146,3 +146,33 @@ describe('refusal details', () => {
     expect(seen).toEqual([['cost', '1', '2.5', '2.5']]);
   });
 });
+
+describe("ledger: 'all' | 'failures' | 'none'", () => {
+  async function run(ledger: 'all' | 'failures' | 'none'): Promise<string[]> {
+    const { gov } = setup({ ledger, budgets: [{ amount: '1' }] });
+    await gov.guard({ estimate: { cost: '0.1' } }, () => 1);
+    await gov.guard({ estimate: { cost: '5' } }, () => 1).catch(() => undefined);
+    await gov.guard({ estimate: { cost: '0.1' } }, () => Promise.reject(new Error('down'))).catch(() => undefined);
+    await (await gov.reserve({ estimate: { cost: '0.1' } })).release();
+    return (await gov.queryLedger({})).entries.map((e) => `${e.kind}:${e.status}`);
+  }
+
+  it('keeps every call by default, only refusals and failures, or none; budget audits always', async () => {
+    expect(await run('all')).toEqual(['budget.changed:ok', 'call:ok', 'call:refused', 'call:error', 'call:released']);
+    expect(await run('failures')).toEqual(['budget.changed:ok', 'call:refused', 'call:error']);
+    expect(await run('none')).toEqual(['budget.changed:ok']);
+  });
+
+  it('charges and events are the same whatever the ledger keeps', async () => {
+    const { gov } = setup({ ledger: 'none', budgets: [{ id: 'b', amount: '1' }] });
+    const costs: string[] = [];
+    gov.on('usage', (u) => void costs.push(u.cost));
+    await gov.guard({ estimate: { cost: '0.25' } }, () => 1);
+    expect(costs).toEqual(['0.25']);
+    expect((await gov.getStatus({}))[0]!.used.toFixed()).toBe('0.25');
+  });
+
+  it('refuses an unknown mode', () => {
+    expect(() => createGovernor({ ledger: 'some' as never })).toThrow('options.ledger');
+  });
+});
