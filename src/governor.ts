@@ -721,23 +721,7 @@ export class Governor implements ReservationOwner {
 
   /** A `refused` ledger entry for a call an open breaker turned away (the `breaker.open` event already told). */
   private recordCircuitRefusal(p: PreparedRequest, id: string, error: GovernorError, at: number): void {
-    const entry: LedgerEntry = {
-      id,
-      at,
-      kind: 'call',
-      status: 'refused',
-      scope: p.scope,
-      name: p.name,
-      provider: p.provider,
-      model: p.model,
-      usage: {},
-      cost: '0',
-      currency: this.currency,
-      code: error.code,
-      message: error.message,
-      data: p.metadata,
-    };
-    if (this.keeps('refused')) this.appendLedger(entry);
+    if (this.keeps('refused')) this.appendLedger(this.callEntry(p, id, at, 'refused', error));
   }
 
   /** Record a breaker outcome; a store fault is reported as `store.error`, never thrown into the call it concerns. */
@@ -921,23 +905,7 @@ export class Governor implements ReservationOwner {
         at,
       });
     }
-    const entry: LedgerEntry = {
-      id,
-      at,
-      kind: 'call',
-      status: 'refused',
-      scope: a.p.scope,
-      name: a.p.name,
-      provider: a.p.provider,
-      model: a.p.model,
-      usage: {},
-      cost: '0',
-      currency: this.currency,
-      code: e.code,
-      message: e.message,
-      data: a.p.metadata,
-    };
-    if (this.keeps('refused')) this.appendLedger(entry);
+    if (this.keeps('refused')) this.appendLedger(this.callEntry(a.p, id, at, 'refused', e));
   }
 
   // ---- settling (ReservationOwner) -----------------------------------------------------
@@ -980,24 +948,18 @@ export class Governor implements ReservationOwner {
     for (const k of a.p.estimate.keys()) if (k !== 'cost') usage[k] = formatUnits(actual(k), this.meters.get(k, k).scale);
     for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     const at = this.clock.now();
-    const entry: LedgerEntry = {
-      id: r.id,
+    const entry = this.callEntry(
+      a.p,
+      r.id,
       at,
-      kind: 'call',
       status,
-      scope: a.p.scope,
-      name: a.p.name,
-      provider: a.p.provider,
-      model,
+      error,
       usage,
-      cost: formatUnits(costUnits),
-      currency: this.currency,
+      formatUnits(costUnits),
+      model,
       estimated,
-      durationMs: this.clock.monotonic() - a.started,
-      code: error === undefined ? undefined : errorCode(error),
-      message: error === undefined ? undefined : errorMessage(error),
-      data: a.p.metadata,
-    };
+      this.clock.monotonic() - a.started,
+    );
     // Every counter of the call's limits is charged what the call used, estimated or not.
     const counters: { key: string; amount: bigint; expiresAt: number | undefined }[] = [];
     const committed: number[] = [];
@@ -1074,24 +1036,12 @@ export class Governor implements ReservationOwner {
       permit === undefined
         ? undefined
         : this.breakerOutcome(() => (error === undefined ? permit.release() : permit.error(error, a.p.signal)));
-    if (this.keeps(error === undefined ? 'released' : 'error'))
-      this.appendLedger({
-        id: r.id,
-        at: this.clock.now(),
-        kind: 'call',
-        status: error === undefined ? 'released' : 'error',
-        scope: a.p.scope,
-        name: a.p.name,
-        provider: a.p.provider,
-        model: a.p.model,
-        usage: {},
-        cost: '0',
-        currency: this.currency,
-        durationMs: this.clock.monotonic() - a.started,
-        code: error === undefined ? undefined : errorCode(error),
-        message: error === undefined ? undefined : errorMessage(error),
-        data: a.p.metadata,
-      });
+    const status = error === undefined ? 'released' : 'error';
+    if (this.keeps(status)) {
+      this.appendLedger(
+        this.callEntry(a.p, r.id, this.clock.now(), status, error, {}, '0', a.p.model, undefined, this.clock.monotonic() - a.started),
+      );
+    }
     // A reservation that held nothing has no store record: it was live while its lease ran.
     let found: boolean | PromiseLike<boolean> = this.clock.now() < r.expiresAt;
     if (a.holds) {
@@ -1201,6 +1151,39 @@ export class Governor implements ReservationOwner {
     if (e instanceof GovernorError) throw e;
     this.events.emit('store.error', { operation, error: e, at: this.clock.now() });
     throw new StoreUnavailableError(operation, e);
+  }
+
+  /** The ledger entry of a governed call: one builder for refusals, settles, failures and releases. */
+  private callEntry(
+    p: PreparedRequest,
+    id: string,
+    at: number,
+    status: LedgerEntry['status'],
+    error: unknown,
+    usage: LedgerEntry['usage'] = {},
+    cost = '0',
+    model = p.model,
+    estimated?: boolean,
+    durationMs?: number,
+  ): LedgerEntry {
+    return {
+      id,
+      at,
+      kind: 'call',
+      status,
+      scope: p.scope,
+      name: p.name,
+      provider: p.provider,
+      model,
+      usage,
+      cost,
+      currency: this.currency,
+      estimated,
+      durationMs,
+      code: error === undefined ? undefined : errorCode(error),
+      message: error === undefined ? undefined : errorMessage(error),
+      data: p.metadata,
+    };
   }
 
   /** Whether the ledger keeps a call entry of this status (audit records are always kept). */
