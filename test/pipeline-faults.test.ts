@@ -73,6 +73,21 @@ describe('store faults never crash the process or hide the call’s own outcome'
     expect((await gov.getStatus({}))[0]!.used.toFixed()).toBe('0.4');
   });
 
+  it('the rate limiter and breakers work over non-native thenables too', async () => {
+    const clock = new ManualClock(T0);
+    const gov = createGovernor({
+      clock,
+      store: faulty(clock, {}, true),
+      limiter: { defaultConfig: { requestsPerMinute: 1 } },
+      breakers: { rate: { failureRate: 0.5, minimumCalls: 1, window: '1m' } },
+    });
+    expect(await gov.limiter.checkRateLimit('u')).toMatchObject({ exceeded: false, remaining: 0 });
+    expect(await gov.limiter.checkRateLimit('u')).toMatchObject({ exceeded: true, limitType: 'minute' });
+    await expect(gov.guard({ breaker: 'p/m' }, () => 'fine')).resolves.toBe('fine');
+    await expect(gov.guard({ breaker: 'p/m' }, () => Promise.reject(new Error('5xx')))).rejects.toThrow('5xx');
+    await expect(gov.guard({ breaker: 'p/m' }, () => 'again')).rejects.toMatchObject({ code: 'circuit_open' });
+  });
+
   it('the function’s result survives a commit failure (reported as store.error)', async () => {
     const clock = new ManualClock(T0);
     const gov = createGovernor({ clock, store: faulty(clock, { commit: 'reject' }) });

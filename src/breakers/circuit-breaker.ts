@@ -17,6 +17,7 @@ import {
   systemClock,
   validateId,
   type Clock,
+  isPromiseLike,
 } from '../core/index.js';
 import { MemoryStore, type Awaitable, type Store, type VersionedValue } from '../storage/index.js';
 import { BreakerIsolatedError, BreakerTimeoutError } from './errors.js';
@@ -128,7 +129,7 @@ export class CircuitBreaker implements PermitOwner {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (p instanceof Promise) return p.then((x) => this.execute(x, operation, signal));
+    if (isPromiseLike(p)) return Promise.resolve(p).then((x) => this.execute(x, operation, signal));
     return this.execute(p, operation, signal);
   }
 
@@ -145,7 +146,7 @@ export class CircuitBreaker implements PermitOwner {
    */
   tryAcquire(): Awaitable<BreakerPermit | CircuitOpenError> {
     const got = this.store.getValue(this.storeKey);
-    if (got instanceof Promise) return got.then((v) => this.admitFrom(v));
+    if (isPromiseLike(got)) return Promise.resolve(got).then((v) => this.admitFrom(v));
     return this.admitFrom(got);
   }
 
@@ -156,7 +157,7 @@ export class CircuitBreaker implements PermitOwner {
       const d = decideAdmit(this.record(v), this.clock.now(), this.o).result;
       return d.ok ? undefined : this.refusal(d);
     };
-    return got instanceof Promise ? got.then(decide) : decide(got);
+    return isPromiseLike(got) ? Promise.resolve(got).then(decide) : decide(got);
   }
 
   /**
@@ -246,17 +247,17 @@ export class CircuitBreaker implements PermitOwner {
         if (outcome.type !== 'failure' || !rate.trips(c)) return undefined;
         return this.settleFresh(permit, { type: 'failure', cause: outcome.cause, tripped: c.failures });
       };
-      return counts instanceof Promise ? counts.then(judge) : judge(counts);
+      return isPromiseLike(counts) ? Promise.resolve(counts).then(judge) : judge(counts);
     }
     if (outcome.type === 'success' && !permit.probe) {
       // Hot path: a success on a closed breaker with nothing to forget writes nothing.
       const got = this.store.getValue(this.storeKey);
-      if (!(got instanceof Promise)) {
+      if (!isPromiseLike(got)) {
         const rec = this.record(got);
         if (rec.state !== 'closed' || rec.failures === 0 || rec.gen !== permit.gen) return undefined;
         return this.update(got, (r, now) => decideOutcome(r, permit, outcome, now, this.o));
       }
-      return got.then((v) => this.update(v, (r, now) => decideOutcome(r, permit, outcome, now, this.o)));
+      return Promise.resolve(got).then((v) => this.update(v, (r, now) => decideOutcome(r, permit, outcome, now, this.o)));
     }
     return this.settleFresh(permit, outcome);
   }
@@ -283,7 +284,7 @@ export class CircuitBreaker implements PermitOwner {
     const rec = this.record(v);
     if (rec.state === 'closed') return this.permitFor(rec.gen);
     const r = this.update(v, (x, now) => decideAdmit(x, now, this.o));
-    return r instanceof Promise ? r.then((d) => this.admission(d)) : this.admission(r);
+    return isPromiseLike(r) ? Promise.resolve(r).then((d) => this.admission(d)) : this.admission(r);
   }
 
   private admission(d: AdmitDecision): BreakerPermit | CircuitOpenError {
@@ -307,13 +308,13 @@ export class CircuitBreaker implements PermitOwner {
       if (rec.state !== 'closed') return undefined;
       return this.settlePermit({ gen: rec.gen, probe: false }, outcome);
     };
-    return got instanceof Promise ? got.then(run) : run(got);
+    return isPromiseLike(got) ? Promise.resolve(got).then(run) : run(got);
   }
 
   private settleFresh(permit: PermitRef, outcome: Outcome): Awaitable<void> {
     const got = this.store.getValue(this.storeKey);
     const decide = (r: BreakerRecord, now: number): Decision<void> => decideOutcome(r, permit, outcome, now, this.o);
-    return got instanceof Promise ? got.then((v) => this.update(v, decide)) : this.update(got, decide);
+    return isPromiseLike(got) ? Promise.resolve(got).then((v) => this.update(v, decide)) : this.update(got, decide);
   }
 
   /** The parsed record of a stored value, parsed once per version. */
@@ -340,8 +341,10 @@ export class CircuitBreaker implements PermitOwner {
         throw new StoreUnavailableError(`breaker ${this.key} compareAndSet (${MAX_CAS_ATTEMPTS} conflicts in a row)`);
       }
       const res = this.store.compareAndSet(this.storeKey, v === undefined ? 0 : v.version, JSON.stringify(next));
-      if (res instanceof Promise) {
-        return res.then((r) => (r.ok ? this.written(r.current.version, d, next, now) : this.update(r.current, decide, i + 1)));
+      if (isPromiseLike(res)) {
+        return Promise.resolve(res).then((r) =>
+          r.ok ? this.written(r.current.version, d, next, now) : this.update(r.current, decide, i + 1),
+        );
       }
       if (res.ok) return this.written(res.current.version, d, next, now);
       v = res.current;
@@ -386,11 +389,11 @@ export class CircuitBreaker implements PermitOwner {
       value = await op(signal ?? NEVER_ABORTED);
     } catch (e) {
       const r = p.error(e, signal);
-      if (r instanceof Promise) await r;
+      if (isPromiseLike(r)) await r;
       throw e;
     }
     const r = p.success();
-    if (r instanceof Promise) await r;
+    if (isPromiseLike(r)) await r;
     return value;
   }
 

@@ -5,6 +5,7 @@
  * breaker's generation: a breaker that closes again starts from empty windows, and the
  * old ones are dropped by the store once idle.
  */
+import { isPromiseLike } from '../core/index.js';
 import type { Awaitable, Store, WindowItem } from '../storage/index.js';
 import { RATE_BUCKETS, type ResolvedPolicy } from './options.js';
 
@@ -34,7 +35,7 @@ export class RateWindow {
     const res = this.store.reserve({ counters: [], windows: this.items(gen, failed), leaseMs: 1 });
     const counts = (r: Awaited<typeof res>): RateCounts =>
       r.ok ? { calls: r.windowCounts[0] as number, failures: failed ? (r.windowCounts[1] as number) : 0 } : { calls: 0, failures: 0 };
-    return res instanceof Promise ? res.then(counts) : counts(res);
+    return isPromiseLike(res) ? Promise.resolve(res).then(counts) : counts(res);
   }
 
   /** True when `counts` trip the breaker: at least `minimumCalls` calls, and failures / calls >= `failureRate` (exact). */

@@ -4,7 +4,7 @@
  * (its sliding-window primitive), so with a shared store every process sees one limit;
  * a check is one store operation that checks and records all windows, all or none.
  */
-import { InvalidInputError, systemClock, validateId, type Clock } from '../core/index.js';
+import { InvalidInputError, systemClock, validateId, type Clock, isPromiseLike } from '../core/index.js';
 import { MemoryStore, type ReserveResult, type Store, type WindowItem } from '../storage/index.js';
 import {
   compileConfig,
@@ -162,7 +162,7 @@ export class RateLimiter {
     } catch (e) {
       return Promise.reject(e);
     }
-    return res instanceof Promise ? res.then((r) => result(w, r)) : Promise.resolve(result(w, res));
+    return isPromiseLike(res) ? Promise.resolve(res).then((r) => result(w, r)) : Promise.resolve(result(w, res));
   }
 
   /** Where each window of a user on an endpoint stands, by window type. */
