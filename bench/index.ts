@@ -51,17 +51,6 @@ const governed = createGovernor({
   ],
 });
 
-// The same limits with the ledger keeping only refusals and failures: the ledger's share of a call.
-const lean = createGovernor({
-  store: new MemoryStore({ maxLedgerEntries: 10_000 }),
-  ledger: 'failures',
-  budgets: [{ scope: { project: 'p' }, amount: '1000000' }],
-  limits: [
-    { scope: { agent: '*' }, meter: 'llmCalls', max: 1e12 },
-    { scope: { agent: '*' }, meter: 'requests', max: 1e12, window: '1m' },
-  ],
-});
-
 const SCOPE4 = Object.freeze({ workspace: 'w', project: 'p', pool: 'q', agent: 'a1' });
 // Close to the largest amount a counter holds (~9.2M units): never exhausted at 0.001 a call.
 const HUGE = '9000000';
@@ -82,7 +71,6 @@ const NAMES = {
   rlf: 'RLF consume (1 key)',
   governed: 'governed guard() [budget+quota+rate]',
   hierarchy: 'governed guard() [4-level budgets]',
-  lean: "governed guard() [same, ledger: 'failures']",
 } as const;
 
 // `throws`: a refusal (or any error) must abort the run, not quietly skew a mean.
@@ -100,12 +88,6 @@ bench
   .add(NAMES.rlf, async () => {
     const t0 = performance.now();
     for (let i = 0; i < BATCH; i++) await limiter.consume('k');
-    return batchSample(t0);
-  })
-  // Before the default: its retained ledger entries grow the old generation and slow every later task.
-  .add(NAMES.lean, async () => {
-    const t0 = performance.now();
-    for (let i = 0; i < BATCH; i++) await lean.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.001' } }, fn);
     return batchSample(t0);
   })
   .add(NAMES.governed, async () => {
@@ -184,16 +166,13 @@ ratio(
   (gov.p50Ns - plain.p50Ns) / rlf.p50Ns,
   ` RLF consume, target <= ${OVERHEAD_TARGET}x: ${overhead <= OVERHEAD_TARGET ? 'met' : 'MISSED'}`,
 );
-const leanRow = by(NAMES.lean);
-const leanOverhead = (leanRow.meanNs - plain.meanNs) / rlf.meanNs;
-ratio(
-  "  same, ledger: 'failures'",
-  leanOverhead,
-  (leanRow.p50Ns - plain.p50Ns) / rlf.p50Ns,
-  ` RLF consume (the default keeps every call: most of the difference is the ledger)`,
-);
 ratio('4-level hierarchy call', four.meanNs / gov.meanNs, four.p50Ns / gov.p50Ns, ' governed call');
 console.log(`(overhead = (governed - plain) / RLF consume = (${ns(gov.meanNs)} - ${ns(plain.meanNs)}) / ${ns(rlf.meanNs)} ns)`);
+
+// ---- the ledger's share, measured in separate processes ----------------------------------
+
+const { benchLedger } = await import('./ledger.js');
+benchLedger(rlf.meanNs, plain.meanNs);
 
 // ---- memory --------------------------------------------------------------------------
 

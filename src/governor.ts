@@ -97,8 +97,9 @@ export interface GovernorOptions {
   /**
    * Which calls leave a ledger entry: `'all'` (default), `'failures'` (refused and failed calls
    * only) or `'none'`. Budget audit records are always kept. Every kept entry is held by the
-   * store until its ring turns over, which costs the in-memory store most of a call's time
-   * (measured: about half of a governed call); keep less when the ledger is not read.
+   * store until its ring turns over, which costs the in-memory store a third to a half of a
+   * governed call (measured: 5.3–7.9 µs a call with 'all', 3.4–4.6 µs with 'failures'); keep less
+   * when the ledger is not read.
    */
   ledger?: 'all' | 'failures' | 'none';
   /** What a rate-limited call does by default: `'throw'` (default) or `'wait'` until it fits. */
