@@ -226,3 +226,8 @@ heapRateLimit();
 
 const { benchBreakers } = await import('./breakers.js');
 await benchBreakers();
+
+// ---- floors ------------------------------------------------------------------------------
+
+const { benchFloors } = await import('./floors.js');
+await benchFloors();
