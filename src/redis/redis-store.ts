@@ -107,7 +107,8 @@ export class RedisStore implements Store {
       const w = wins[i]!;
       if (!(w.weight >= 0) || !Number.isFinite(w.weight))
         throw new InvalidInputError(`windows[${i}].weight`, 'must be a finite number >= 0', w.weight);
-      if (typeof w.limit !== 'number' || Number.isNaN(w.limit)) throw new InvalidInputError(`windows[${i}].limit`, 'must be a number', w.limit);
+      if (typeof w.limit !== 'number' || Number.isNaN(w.limit))
+        throw new InvalidInputError(`windows[${i}].limit`, 'must be a number', w.limit);
       const mode = w.mode ?? 'bucketed';
       validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
       for (let j = 0; j < i; j++)
@@ -159,7 +160,9 @@ export class RedisStore implements Store {
     return (await this.run('release', [id])) === 1;
   }
 
-  async add(items: readonly { readonly key: string; readonly amount: bigint; readonly expiresAt?: number | undefined }[]): Promise<bigint[]> {
+  async add(
+    items: readonly { readonly key: string; readonly amount: bigint; readonly expiresAt?: number | undefined }[],
+  ): Promise<bigint[]> {
     const args = [String(items.length)];
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
