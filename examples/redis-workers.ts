@@ -1,12 +1,13 @@
 /**
- * Three worker threads (run through tsx, hence `execArgv`), one budget: each has its own Redis connection and its own governor,
+ * Three worker processes, one budget: each has its own Redis connection and its own governor,
  * and all of them share a $1.00 budget, a 30-call quota and a rate limit through RedisStore.
  * However the calls interleave, exactly 20 calls of $0.05 are admitted in total.
  *
  *   redis-server must run on 127.0.0.1:6379, then: npx tsx examples/redis-workers.ts
  */
 import { randomUUID } from 'node:crypto';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createGovernor, isGovernorError } from 'agent-governor';
 import { RedisStore } from 'agent-governor/redis';
@@ -23,14 +24,17 @@ function limits(prefix: string, client: Redis) {
   });
 }
 
-if (isMainThread) {
+const role = process.argv[2];
+
+if (role === undefined) {
   const prefix = `example-${randomUUID().slice(0, 8)}`;
   const results = await Promise.all(
     [1, 2, 3].map(
       (n) =>
         new Promise<{ worker: number; admitted: number; refused: number }>((resolve, reject) => {
-          const w = new Worker(new URL(import.meta.url), { workerData: { prefix, worker: n }, execArgv: ['--import', 'tsx'] });
-          w.once('message', resolve);
+          // This same file, as a worker process (through tsx, as the example runs).
+          const w = fork(fileURLToPath(import.meta.url), [JSON.stringify({ prefix, worker: n })], { execArgv: ['--import', 'tsx'] });
+          w.once('message', (m) => resolve(m as { worker: number; admitted: number; refused: number }));
           w.once('error', reject);
         }),
     ),
@@ -47,7 +51,7 @@ if (isMainThread) {
   await gov.close();
   await client.quit();
 } else {
-  const { prefix, worker } = workerData as { prefix: string; worker: number };
+  const { prefix, worker } = JSON.parse(role) as { prefix: string; worker: number };
   const client = new Redis('redis://127.0.0.1:6379');
   const gov = limits(prefix, client);
   let admitted = 0;
@@ -62,6 +66,6 @@ if (isMainThread) {
       refused++;
     }
   }
-  parentPort?.postMessage({ worker, admitted, refused });
   await client.quit();
+  process.send?.({ worker, admitted, refused }, () => process.disconnect());
 }
