@@ -57,6 +57,7 @@ import {
   type UsageReport,
 } from './engine/index.js';
 import {
+  FailOpenStore,
   MemoryStore,
   type CommitResult,
   type CounterItem,
@@ -108,6 +109,12 @@ export interface GovernorOptions {
   maxWaitMs?: Duration;
   /** Default options of the circuit breakers in `gov.breakers` (a request names its breaker with `breaker`). */
   breakers?: BreakerOptions;
+  /**
+   * When the store cannot be reached: `'failClosed'` (default) refuses with `store_unavailable`;
+   * `'failOpen'` admits against local counters, emits `store.error` and replays what it counted
+   * once the store answers again (see `FailOpenStore` and docs/redis.md for what can be overspent).
+   */
+  onStoreUnavailable?: 'failClosed' | 'failOpen';
 }
 
 /** Who changed a limit and why: recorded in the audit trail. */
@@ -259,6 +266,7 @@ const optionsSchema = z
     maxWaitMs: z.union([z.number(), z.string()]).optional(),
     // Validated by the breaker registry, which names the field (options.breakers.failureThreshold ...).
     breakers: z.unknown().optional(),
+    onStoreUnavailable: z.enum(['failClosed', 'failOpen']).optional(),
   })
   .strict();
 
@@ -303,6 +311,10 @@ export class Governor implements ReservationOwner {
     const o = parseInput(optionsSchema, options, 'options');
     this.clock = o.clock ?? systemClock;
     this.store = o.store ?? new MemoryStore({ clock: this.clock });
+    if (o.onStoreUnavailable === 'failOpen')
+      this.store = failOpen(this.store, this.clock, (operation, error) =>
+        this.events.emit('store.error', { operation, error, at: this.clock.now() }),
+      );
     this.currency = o.currency ?? 'USD';
     this.leaseMs = o.leaseMs === undefined ? 600_000 : parseDuration(o.leaseMs, 'options.leaseMs');
     this.meters = new MeterRegistry(o.meters);
@@ -976,7 +988,9 @@ export class Governor implements ReservationOwner {
       const weight =
         w.weighs === 'cost' ? costUnits : w.weighs === 'tokens' ? actual('inputTokens') + actual('outputTokens') : actual(w.weighs);
       const delta = Number(weight) - w.weight;
-      if (delta !== 0) (windows ??= []).push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: a.now });
+      // The hit's time is the store's (Redis may keep its own clock): its lease started then.
+      if (delta !== 0)
+        (windows ??= []).push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: r.expiresAt - a.p.leaseMs });
     }
     const cost = costUnits;
     const done = (res: CommitResult): SettleResult | PromiseLike<SettleResult> => {
@@ -1327,3 +1341,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
 }
 
 export type { MoneyInput };
+
+/** Wrap a store so that an outage admits against local counters (`onStoreUnavailable: 'failOpen'`). */
+function failOpen(store: Store, clock: Clock, onError: (operation: string, error: unknown) => void): Store {
+  return store instanceof FailOpenStore ? store : new FailOpenStore(store, { clock, onError });
+}

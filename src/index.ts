@@ -106,3 +106,6 @@ export {
   type RatePolicyOptions,
 } from './breakers/index.js';
 export { Decimal } from 'decimal.js';
+
+// Outage behaviour of shared stores (issue 10): fail open over any Store.
+export { FailOpenStore, type FailOpenStoreOptions } from './storage/index.js';

@@ -52,4 +52,13 @@ describe('the built package', () => {
     ]);
     expect(JSON.parse(out)).toEqual([false, true]);
   });
+
+  it('exposes agent-governor/redis from ESM and CommonJS without loading ioredis', () => {
+    const esm = run(['--input-type=module', '-e', `import { RedisStore } from 'agent-governor/redis'; console.log(typeof RedisStore)`]);
+    const cjs = run([
+      '-e',
+      `const { RedisStore } = require('agent-governor/redis'); console.log(typeof RedisStore, Object.keys(require.cache).some((k) => k.includes('ioredis')))`,
+    ]);
+    expect([esm, cjs]).toEqual(['function', 'function false']);
+  });
 });

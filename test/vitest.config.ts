@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^agent-governor\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^agent-governor\/redis$/, replacement: src('redis/index.ts') },
       { find: /^agent-governor$/, replacement: src('index.ts') },
     ],
   },

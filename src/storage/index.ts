@@ -21,3 +21,4 @@ export type {
   WindowRead,
   WindowState,
 } from './store.js';
+export { FailOpenStore, type FailOpenStoreOptions } from './fail-open-store.js';

@@ -1,0 +1,327 @@
+/**
+ * `RedisStore`: the Store contract over Redis, shared by every process that uses the same
+ * prefix. Each primitive is one Lua script (see scripts.ts), so a guarded call costs one
+ * round trip to admit and one to settle, whatever the number of limits and scopes.
+ */
+import { InvalidInputError, MAX_UNITS, scopeMatches, type Clock } from '../core/index.js';
+import {
+  validateWindowShape,
+  type CommitRequest,
+  type CommitResult,
+  type CounterState,
+  type LedgerEntry,
+  type LedgerPage,
+  type LedgerQuery,
+  type ReserveRequest,
+  type ReserveResult,
+  type Store,
+  type VersionedValue,
+  type WindowRead,
+  type WindowState,
+} from '../storage/index.js';
+import { Connection, type RedisClient } from './connection.js';
+import type { ScriptName } from './scripts.js';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** An ioredis client or cluster (v5+), or a node-redis client (v4+). The store does not close it. */
+  client: RedisClient;
+  /**
+   * Prefix of every key, without braces (default `'ag'`). Keys are `{prefix}:...`: the braces
+   * make them one Redis Cluster hash slot, so multi-key scripts work on Cluster. Processes that
+   * share limits use the same prefix; use several prefixes to spread tenants over a cluster.
+   */
+  prefix?: string;
+  /**
+   * Time of leases and windows: `'server'` (default: the Redis server's `TIME`, so hosts whose
+   * clocks disagree still agree on windows and leases) or a `Clock` (tests pass a `ManualClock`).
+   */
+  clock?: 'server' | Clock;
+  /** Ms to wait for Redis before a command fails with `RedisTimeoutError` (default 1000; 0: no timeout). */
+  commandTimeoutMs?: number;
+  /** Ledger entries kept in the stream (approximately, `XADD MAXLEN ~`; default 100,000). */
+  ledgerMaxLen?: number;
+}
+
+const MIN_UNITS = -(2n ** 63n);
+const GLOB = /[*?[\]\\]/g;
+
+/** The Store contract over Redis: one Lua script per primitive, atomic across processes. */
+export class RedisStore implements Store {
+  /** The key prefix with its hash tag, e.g. `{ag}:`. */
+  readonly keyPrefix: string;
+  private readonly conn: Connection;
+  private readonly clock: Clock | undefined;
+  private readonly maxLen: string;
+  private readonly route: string;
+
+  constructor(options: RedisStoreOptions) {
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    const prefix = options.prefix ?? 'ag';
+    if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix))
+      throw new InvalidInputError('prefix', 'must be a non-empty string without braces', prefix);
+    const timeout = options.commandTimeoutMs ?? 1000;
+    if (!Number.isSafeInteger(timeout) || timeout < 0)
+      throw new InvalidInputError('commandTimeoutMs', 'must be a whole number of ms >= 0', options.commandTimeoutMs);
+    const maxLen = options.ledgerMaxLen ?? 100_000;
+    if (!Number.isSafeInteger(maxLen) || maxLen < 1)
+      throw new InvalidInputError('ledgerMaxLen', 'must be a positive integer', options.ledgerMaxLen);
+    const clock = options.clock ?? 'server';
+    if (clock !== 'server' && (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function'))
+      throw new InvalidInputError('clock', "must be 'server' or a Clock", clock);
+    if (options.client === null || typeof options.client !== 'object')
+      throw new InvalidInputError('client', 'must be an ioredis or node-redis client', options.client);
+    try {
+      this.conn = new Connection(options.client, timeout);
+    } catch (e) {
+      throw new InvalidInputError('client', (e as Error).message, options.client);
+    }
+    this.keyPrefix = `{${prefix}}:`;
+    this.route = `${this.keyPrefix}leases`;
+    this.clock = clock === 'server' ? undefined : clock;
+    this.maxLen = String(maxLen);
+  }
+
+  /** The Redis key of the ledger stream (for export with `XRANGE`, see docs/redis.md). */
+  get ledgerKey(): string {
+    return `${this.keyPrefix}ledger`;
+  }
+
+  async reserve(req: ReserveRequest): Promise<ReserveResult> {
+    if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs))
+      throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
+    const items = req.counters;
+    const wins = req.windows ?? [];
+    const args = [String(Math.ceil(req.leaseMs)), req.id ?? '', req.dryRun === true ? '1' : '0', String(items.length), String(wins.length)];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
+        throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', it.amount);
+      if (it.cap !== undefined && (typeof it.cap !== 'bigint' || it.cap > MAX_UNITS || it.cap < MIN_UNITS))
+        throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
+      for (let j = 0; j < i; j++)
+        if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
+      args.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
+    }
+    for (let i = 0; i < wins.length; i++) {
+      const w = wins[i]!;
+      if (!(w.weight >= 0) || !Number.isFinite(w.weight))
+        throw new InvalidInputError(`windows[${i}].weight`, 'must be a finite number >= 0', w.weight);
+      if (typeof w.limit !== 'number' || Number.isNaN(w.limit))
+        throw new InvalidInputError(`windows[${i}].limit`, 'must be a number', w.limit);
+      const mode = w.mode ?? 'bucketed';
+      validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
+      for (let j = 0; j < i; j++)
+        if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
+      args.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
+    }
+    const r = (await this.run('reserve', args)) as unknown[];
+    if (r[0] === 1) {
+      const counts: number[] = [];
+      for (let i = 2; i < r.length; i++) counts.push(Number(r[i]));
+      return { ok: true, expiresAt: Number(r[1]), windowCounts: counts };
+    }
+    if (r[0] === 0) {
+      const index = Number(r[2]);
+      if (r[1] === 'w') {
+        return { ok: false, failure: { type: 'window', index, count: Number(r[3]), retryAfterMs: r[4] === '' ? null : Number(r[4]) } };
+      }
+      return { ok: false, failure: { type: 'counter', index, used: BigInt(r[3] as string), held: BigInt(r[4] as string) } };
+    }
+    throw this.scriptError(r, 'windows', 'counters', req.id);
+  }
+
+  async commit(req: CommitRequest): Promise<CommitResult> {
+    const cs = req.counters;
+    const ws = req.windows ?? [];
+    const ledger = req.ledger === undefined ? '' : JSON.stringify(req.ledger);
+    const args = [req.id, String(cs.length), String(ws.length), ledger, this.maxLen];
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i]!;
+      if (typeof c.amount !== 'bigint' || c.amount < 0n || c.amount > MAX_UNITS)
+        throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', c.amount);
+      args.push(c.key, String(c.amount), expiry(c.expiresAt, `counters[${i}].expiresAt`));
+    }
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i]!;
+      if (!Number.isFinite(w.delta)) throw new InvalidInputError(`windows[${i}].delta`, 'must be a finite number', w.delta);
+      if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
+      args.push(w.key, num(w.delta), String(Math.floor(w.at)));
+    }
+    const r = (await this.run('commit', args)) as unknown[];
+    if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
+    const used: bigint[] = [];
+    for (let i = 1; i < r.length; i++) used.push(BigInt(r[i] as string));
+    return { found: r[0] === 1, used };
+  }
+
+  async release(id: string): Promise<boolean> {
+    if (typeof id !== 'string') throw new InvalidInputError('id', 'must be a string', id);
+    return (await this.run('release', [id])) === 1;
+  }
+
+  async add(
+    items: readonly { readonly key: string; readonly amount: bigint; readonly expiresAt?: number | undefined }[],
+  ): Promise<bigint[]> {
+    const args = [String(items.length)];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (typeof it.amount !== 'bigint' || it.amount > MAX_UNITS || it.amount < MIN_UNITS)
+        throw new InvalidInputError(`items[${i}].amount`, 'must be a signed 64-bit bigint', it.amount);
+      args.push(it.key, String(it.amount), expiry(it.expiresAt, `items[${i}].expiresAt`));
+    }
+    const r = (await this.run('add', args)) as unknown[];
+    if (r[0] === -1) throw this.scriptError(r, 'windows', 'items');
+    return r.map((v) => BigInt(v as string));
+  }
+
+  async read(keys: readonly string[]): Promise<CounterState[]> {
+    const r = (await this.run('read', [...keys])) as string[];
+    const out: CounterState[] = [];
+    for (let i = 0; i < r.length; i += 2) out.push({ used: BigInt(r[i]!), held: BigInt(r[i + 1]!) });
+    return out;
+  }
+
+  async readWindows(items: readonly WindowRead[]): Promise<WindowState[]> {
+    const args: string[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      const mode = it.mode ?? 'bucketed';
+      validateWindowShape(it.windowMs, it.buckets, mode, `items[${i}]`);
+      args.push(it.key, String(it.windowMs), num(it.limit), String(it.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
+    }
+    const r = (await this.run('readWindows', args)) as unknown[];
+    if (r[0] === -1) throw this.scriptError(r, 'items', 'items');
+    const out: WindowState[] = [];
+    for (let i = 0; i < r.length; i += 3) {
+      out.push({ count: Number(r[i]), retryAfterMs: r[i + 1] === 'inf' ? Infinity : Number(r[i + 1]), resetMs: Number(r[i + 2]) });
+    }
+    return out;
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    return Number(await this.run('delete', [...keys]));
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    const pattern = `${this.keyPrefix.replace(GLOB, '\\$&')}[cw]:${prefix.replace(GLOB, '\\$&')}*`;
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const r = (await this.run('scanKeys', [cursor, pattern, '1000'])) as string[];
+      cursor = r[0]!;
+      for (let i = 1; i < r.length; i++) out.push(r[i]!);
+    } while (cursor !== '0');
+    return [...new Set(out)];
+  }
+
+  async appendLedger(entries: readonly LedgerEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.run('appendLedger', [this.maxLen, ...entries.map((e) => JSON.stringify(e))]);
+  }
+
+  /**
+   * Read ledger entries oldest first. Filters are applied as the stream is read, a batch at a
+   * time; `next` is the stream id to resume from.
+   */
+  async queryLedger(q: LedgerQuery): Promise<LedgerPage> {
+    const limit = q.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError('limit', 'must be a positive integer', q.limit);
+    if (q.cursor !== undefined && !/^\d+-\d+$/.test(q.cursor))
+      throw new InvalidInputError('cursor', 'must be the next value of a previous page', q.cursor);
+    const out: LedgerEntry[] = [];
+    let start = q.cursor ?? '-';
+    const batch = String(Math.min(1000, limit + 1));
+    for (;;) {
+      const rows = (await this.conn.command(['XRANGE', this.ledgerKey, start, '+', 'COUNT', batch])) as [string, string[]][];
+      for (const [id, fields] of rows) {
+        const e = JSON.parse(fields[1] as string) as LedgerEntry;
+        if (!matches(q, e)) continue;
+        if (out.length === limit) return { entries: out, next: id };
+        out.push(e);
+      }
+      if (rows.length < Number(batch)) return { entries: out };
+      start = `(${rows[rows.length - 1]![0]}`;
+    }
+  }
+
+  /** Every ledger entry matching `query`, oldest first, read a page at a time (for export). */
+  async *ledgerEntries(query: Omit<LedgerQuery, 'cursor'> = {}): AsyncGenerator<LedgerEntry> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.queryLedger({ ...query, cursor });
+      yield* page.entries;
+      cursor = page.next;
+    } while (cursor !== undefined);
+  }
+
+  async getValue(key: string): Promise<VersionedValue | undefined> {
+    const r = (await this.conn.command(['HMGET', `${this.keyPrefix}v:${key}`, 'n', 's'])) as (string | null)[];
+    return r[0] === null || r[0] === undefined ? undefined : { version: Number(r[0]), value: r[1] ?? '' };
+  }
+
+  async compareAndSet(key: string, expectedVersion: number, value: string): Promise<{ ok: boolean; current: VersionedValue }> {
+    if (typeof value !== 'string') throw new InvalidInputError('value', 'must be a string', value);
+    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0)
+      throw new InvalidInputError('expectedVersion', 'must be a whole number >= 0', expectedVersion);
+    const r = (await this.run('compareAndSet', [key, String(expectedVersion), value])) as [number, number, string];
+    return { ok: r[0] === 1, current: { version: Number(r[1]), value: r[2] } };
+  }
+
+  /** Return the amounts of every expired lease now (scripts also do it as they go, a batch at a time); returns how many. */
+  async sweep(): Promise<number> {
+    return Number(await this.run('sweep', []));
+  }
+
+  /** Stop the timeout timer. The client is the caller's: close it yourself (`client.quit()`). */
+  close(): void {
+    this.conn.close();
+  }
+
+  private run(name: ScriptName, args: string[]): Promise<unknown> {
+    const now = this.clock === undefined ? '' : String(Math.floor(this.clock.now()));
+    return this.conn.script(name, this.route, [this.keyPrefix, now, ...args]);
+  }
+
+  private scriptError(r: unknown[], windowField: string, counterField: string, id?: string): InvalidInputError {
+    const index = Number(r[2]);
+    switch (r[1]) {
+      case 'shape': {
+        const mode = r[3] === 'e' ? 'exact' : 'bucketed';
+        return new InvalidInputError(
+          `${windowField}[${index}].windowMs`,
+          `does not match the existing ${mode} window of ${String(r[4])} ms in ${String(r[5])} buckets`,
+          undefined,
+        );
+      }
+      case 'noid':
+        return new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
+      case 'dupid':
+        return new InvalidInputError('id', 'is already a live reservation', id);
+      case 'overflow':
+        return new InvalidInputError(`${counterField}[${index}].amount`, 'would take the counter past the signed 64-bit range', undefined);
+      default:
+        return new InvalidInputError('request', `was refused by the store (${String(r[1])})`, undefined);
+    }
+  }
+}
+
+function expiry(at: number | undefined, field: string): string {
+  if (at === undefined || at === Infinity) return '';
+  if (!Number.isFinite(at)) throw new InvalidInputError(field, 'must be epoch ms', at);
+  return String(Math.ceil(at));
+}
+
+/** A number as Lua reads it back exactly. */
+function num(x: number): string {
+  return x === Infinity ? 'inf' : x === -Infinity ? '-inf' : String(x);
+}
+
+function matches(q: LedgerQuery, e: LedgerEntry): boolean {
+  if (q.from !== undefined && e.at < q.from) return false;
+  if (q.to !== undefined && e.at >= q.to) return false;
+  if (q.kinds !== undefined && !q.kinds.includes(e.kind)) return false;
+  if (q.statuses !== undefined && !q.statuses.includes(e.status)) return false;
+  if (q.scope !== undefined && !scopeMatches(q.scope, e.scope)) return false;
+  return true;
+}
