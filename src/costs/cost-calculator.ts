@@ -221,7 +221,8 @@ export class CostCalculator {
   private catalogVersion = `${CATALOG_PACKAGE}@${CATALOG_VERSION}`;
   private readonly batchMultipliers = new Map<string, bigint>();
   private readonly cache = new Map<string, Map<string, Resolved | null>>();
-  private readonly computePricing: ComputePricing;
+  private readonly computeOptions: ComputePrices | undefined;
+  private computeCompiled: ComputePricing | undefined;
   private readonly vmTypes: Record<string, bigint> = {};
   private readonly machines: MachineSelector;
   private readonly ledger: LedgerSource | undefined;
@@ -248,8 +249,9 @@ export class CostCalculator {
     }
     for (const [model, price] of Object.entries(o.models ?? {})) this.setOverride(model, price, `${field}.models.${model}`);
     if (o.fallback !== undefined) this.setFallback(o.fallback, `${field}.fallback`);
-    const computeCurrency = o.compute?.currency ?? 'USD';
-    this.computePricing = new ComputePricing(o.compute, this.scalingFor(computeCurrency, 'compute prices'), `${field}.compute`);
+    // Validated now; converted on first use, so a governor in another currency starts without a rate.
+    new ComputePricing(o.compute, PLAIN, `${field}.compute`);
+    this.computeOptions = o.compute;
     for (const [t, m] of Object.entries({ ...VM_TYPE_MULTIPLIERS, ...(o.vmTypeMultipliers ?? {}) })) {
       this.vmTypes[t] = toUnits(m, `${field}.vmTypeMultipliers.${t}`, { scale: 6 });
     }
@@ -261,6 +263,14 @@ export class CostCalculator {
     this.ledger = o.ledger;
     this.onWarning = o.onWarning;
     this.recorder = o.record;
+  }
+
+  /** Compute prices in our currency, compiled on first use (a missing exchange rate is refused then). */
+  private get computePricing(): ComputePricing {
+    return (this.computeCompiled ??= new ComputePricing(
+      this.computeOptions,
+      this.scalingFor(this.computeOptions?.currency ?? 'USD', 'compute prices'),
+    ));
   }
 
   // ---- prices ------------------------------------------------------------------------
