@@ -226,3 +226,8 @@ heapRateLimit();
 
 const { benchBreakers } = await import('./breakers.js');
 await benchBreakers();
+
+// ---- pricing --------------------------------------------------------------------------
+
+const { benchCosts } = await import('./costs.js');
+await benchCosts();
