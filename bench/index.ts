@@ -231,3 +231,7 @@ await benchBreakers();
 
 const { benchFloors } = await import('./floors.js');
 await benchFloors();
+// ---- pricing --------------------------------------------------------------------------
+
+const { benchCosts } = await import('./costs.js');
+await benchCosts();

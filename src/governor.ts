@@ -34,7 +34,7 @@ import {
   type Scope,
 } from './core/index.js';
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
-import { PriceTable, type ModelPrice } from './costs/index.js';
+import { CostCalculator, type ComputePrices, type MachineType, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
 import {
   budgetToLimit,
@@ -83,8 +83,23 @@ export interface GovernorOptions {
   leaseMs?: Duration;
   /** User meters, e.g. `{ screenshots: { kind: 'count' } }`. */
   meters?: Record<string, { kind?: 'count' | 'quantity'; scale?: number }>;
-  /** Prices per million tokens by model, used to price token estimates and usage. */
-  pricing?: { models?: Record<string, ModelPrice> };
+  /**
+   * LLM and compute pricing (see `gov.costs` and docs/costs.md): `models` are prices per
+   * million tokens ahead of the pinned catalog; `fallback` prices unknown models (with a
+   * `pricing.warning`) instead of refusing them with `unknown_model`; `exchangeRate` converts
+   * the catalog's USD when `currency` is another.
+   */
+  pricing?: {
+    models?: Record<string, ModelPrice>;
+    fallback?: ModelPrice;
+    exchangeRate?: (from: string, to: string) => MoneyInput;
+    catalog?: boolean;
+    seedTables?: boolean;
+    batchMultipliers?: Record<string, MoneyInput>;
+    compute?: ComputePrices;
+    vmTypeMultipliers?: Record<string, MoneyInput>;
+    machineTypes?: Record<string, MachineType>;
+  };
   /** Money budgets to set at start. */
   budgets?: BudgetSpec[];
   /** Limits (quotas, rate limits, any meter) to set at start. */
@@ -247,8 +262,19 @@ const optionsSchema = z
     meters: z
       .record(z.string(), z.object({ kind: z.enum(['count', 'quantity']).optional(), scale: z.number().optional() }).strict())
       .optional(),
+    // Each field is validated by the CostCalculator, which names it (options.pricing.models.m.input ...).
     pricing: z
-      .object({ models: z.record(z.string(), z.unknown()).optional() })
+      .object({
+        models: z.record(z.string(), z.unknown()).optional(),
+        fallback: z.unknown().optional(),
+        exchangeRate: z.unknown().optional(),
+        catalog: z.boolean().optional(),
+        seedTables: z.boolean().optional(),
+        batchMultipliers: z.record(z.string(), z.unknown()).optional(),
+        compute: z.unknown().optional(),
+        vmTypeMultipliers: z.record(z.string(), z.unknown()).optional(),
+        machineTypes: z.record(z.string(), z.unknown()).optional(),
+      })
       .strict()
       .optional(),
     budgets: z.array(z.unknown()).optional(),
@@ -289,7 +315,8 @@ export class Governor implements ReservationOwner {
   readonly store: Store;
   readonly clock: Clock;
   readonly currency: string;
-  readonly prices: PriceTable;
+  /** Pricing (LLM catalog with overrides, compute, estimates, execution costs): prices every governed call. */
+  readonly costs: CostCalculator;
   readonly meters: MeterRegistry;
   /** Per-user and per-endpoint rate limits (seed 002); a request naming a `user` is checked against them. */
   readonly limiter: RateLimiter;
@@ -330,7 +357,20 @@ export class Governor implements ReservationOwner {
     for (const [endpoint, config] of Object.entries(o.limiter?.endpoints ?? {}))
       this.limiter.setEndpointLimits(endpoint, config as RateLimitConfig);
     this.waits = new WaitQueues(this.clock);
-    this.prices = new PriceTable((o.pricing?.models ?? {}) as Record<string, ModelPrice>, 'options.pricing.models');
+    this.costs = new CostCalculator(
+      {
+        ...(o.pricing as GovernorOptions['pricing']),
+        currency: this.currency,
+        clock: this.clock,
+        ledger: this.store,
+        onWarning: (w) => this.events.emit('pricing.warning', w),
+        record: (c) =>
+          this.guard({ scope: c.scope, name: c.name, estimate: { cost: formatUnits(c.cost) }, metadata: { pricing: c.pricing } }, (ctx) =>
+            ctx.report({ ...c.usage, cost: formatUnits(c.cost) }),
+          ),
+      },
+      'options.pricing',
+    );
     this.events = new TypedEvents<GovernorEvents>((error, event) => {
       if (event !== 'listener.error') this.events.emit('listener.error', { event, error });
     });
@@ -409,10 +449,10 @@ export class Governor implements ReservationOwner {
     return this.registry.all().map(info);
   }
 
-  /** Set or replace the prices of a model (per million tokens). */
+  /** Set or replace the prices of a model (per million tokens): an override ahead of the catalog (`gov.costs.override`). */
   setPrice(model: string, price: ModelPrice): void {
     validateId(model, 'model');
-    this.prices.set(model, price, `price`);
+    this.costs.override(model, price);
   }
 
   private compile(spec: unknown, field: string): CompiledLimit {
@@ -557,9 +597,10 @@ export class Governor implements ReservationOwner {
 
   private prepare(request: GuardRequest<never>): PreparedRequest {
     const p = prepareRequest(request, this.meters, this.leaseMs);
-    if (!p.estimate.has('cost') && p.model !== undefined) {
-      const est = this.prices.estimate(p.model, p.estimate.get('inputTokens') ?? 0n, p.estimate.get('outputTokens') ?? 0n);
-      if (est !== undefined && (p.estimate.has('inputTokens') || p.estimate.has('outputTokens'))) p.estimate.set('cost', est);
+    // Only a token estimate needs a price: a call naming an unpriced model without one is admitted as before.
+    if (!p.estimate.has('cost') && p.model !== undefined && (p.estimate.has('inputTokens') || p.estimate.has('outputTokens'))) {
+      const inT = p.estimate.get('inputTokens') ?? 0n;
+      p.estimate.set('cost', this.costs.estimateUnits(p.model, p.provider, inT, p.estimate.get('outputTokens') ?? 0n, p.batch));
     }
     return p;
   }
@@ -947,15 +988,9 @@ export class Governor implements ReservationOwner {
       return e;
     };
     let costUnits = reported.get('cost');
-    if (costUnits === undefined && model !== undefined && (reported.has('inputTokens') || reported.has('outputTokens'))) {
-      costUnits = this.prices.cost(model, {
-        inputTokens: reported.get('inputTokens') ?? 0n,
-        outputTokens: reported.get('outputTokens') ?? 0n,
-        cachedInputTokens: reported.get('cachedInputTokens') ?? 0n,
-        cacheWriteTokens: reported.get('cacheWriteTokens') ?? 0n,
-        reasoningTokens: reported.get('reasoningTokens') ?? 0n,
-      });
-    }
+    const priced =
+      costUnits === undefined && reported.size > 0 ? this.costs.priceReport(model, a.p.provider, reported, a.p.batch) : undefined;
+    if (priced !== undefined) costUnits = priced.units;
     if (costUnits === undefined) costUnits = actual('cost');
     const usage: Record<string, string> = {};
     for (const k of a.p.estimate.keys()) if (k !== 'cost') usage[k] = formatUnits(actual(k), this.meters.get(k, k).scale);
@@ -972,6 +1007,7 @@ export class Governor implements ReservationOwner {
       model,
       estimated,
       this.clock.monotonic() - a.started,
+      priced?.pricing,
     );
     // Every counter of the call's limits is charged what the call used, estimated or not.
     const counters: { key: string; amount: bigint; expiresAt: number | undefined }[] = [];
@@ -1180,6 +1216,7 @@ export class Governor implements ReservationOwner {
     model = p.model,
     estimated?: boolean,
     durationMs?: number,
+    pricing?: object,
   ): LedgerEntry {
     return {
       id,
@@ -1197,7 +1234,8 @@ export class Governor implements ReservationOwner {
       durationMs,
       code: error === undefined ? undefined : errorCode(error),
       message: error === undefined ? undefined : errorMessage(error),
-      data: p.metadata,
+      // Which prices a cost used (source, version, effective date) rides on the entry.
+      data: pricing === undefined ? p.metadata : { ...p.metadata, pricing },
     };
   }
 

@@ -10,7 +10,10 @@ const SRC = fileURLToPath(new URL('../src', import.meta.url));
 const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   core: { rooms: [], packages: ['zod', 'eventemitter3'] },
   storage: { rooms: ['core'], packages: [] },
-  costs: { rooms: ['core'], packages: [] },
+  costs: {
+    rooms: ['core'],
+    packages: ['@pydantic/genai-prices', 'gpt-tokenizer/encoding/o200k_base', 'gpt-tokenizer/encoding/cl100k_base'],
+  },
   engine: { rooms: ['core', 'storage', 'costs', 'breakers'], packages: ['zod'] },
   ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
   breakers: { rooms: ['core', 'storage'], packages: ['zod'] },

@@ -20,7 +20,9 @@ export type GovernorErrorCode =
   | 'max_iterations_exceeded'
   | 'max_input_tokens_exceeded'
   | 'max_output_tokens_exceeded'
-  | 'timeout_exceeded';
+  | 'timeout_exceeded'
+  | 'unknown_model'
+  | 'currency_mismatch';
 
 /** Base class of every error this library throws. */
 export class GovernorError extends Error {

@@ -31,6 +31,8 @@ export const BUILTIN_METERS = {
   outputTokens: count('max_output_tokens_exceeded'),
   cachedInputTokens: count(),
   cacheWriteTokens: count(),
+  // The part of cacheWriteTokens written with a 1-hour lifetime (Anthropic); priced at the 1 h write rate.
+  cacheWrite1hTokens: count(),
   reasoningTokens: count(),
   cpuSeconds: quantity(6),
   memoryGbSeconds: quantity(6),

@@ -3,9 +3,10 @@
  * so that pricing a call on the settle path is integer arithmetic with a single rounding.
  */
 import { ceilDiv, InvalidInputError, toUnits, type MoneyInput } from '../core/index.js';
+import type { TokenUsage } from './model-price.js';
 
-/** Prices of one model in currency units per million tokens. */
-export interface ModelPrice {
+/** Prices of one model in a {@link PriceTable}, per million tokens. */
+export interface PriceTableEntry {
   /** Uncached input tokens. */
   readonly input: MoneyInput;
   /** Output tokens (reasoning included unless `reasoning` is priced apart). */
@@ -18,15 +19,6 @@ export interface ModelPrice {
   readonly reasoning?: MoneyInput | undefined;
   /** A fixed fee per request. */
   readonly perRequest?: MoneyInput | undefined;
-}
-
-/** Token counts of one call, normalized: `inputTokens` includes cached and cache-write tokens; `outputTokens` includes reasoning. */
-export interface TokenUsage {
-  readonly inputTokens: bigint;
-  readonly outputTokens: bigint;
-  readonly cachedInputTokens: bigint;
-  readonly cacheWriteTokens: bigint;
-  readonly reasoningTokens: bigint;
 }
 
 interface CompiledPrice {
@@ -44,12 +36,12 @@ const MILLION = 1_000_000n;
 export class PriceTable {
   private readonly prices = new Map<string, CompiledPrice>();
 
-  constructor(models: Readonly<Record<string, ModelPrice>> = {}, field = 'pricing.models') {
+  constructor(models: Readonly<Record<string, PriceTableEntry>> = {}, field = 'pricing.models') {
     for (const [model, p] of Object.entries(models)) this.set(model, p, `${field}.${model}`);
   }
 
   /** Add or replace the prices of `model`. */
-  set(model: string, p: ModelPrice, field = `pricing.models.${model}`): void {
+  set(model: string, p: PriceTableEntry, field = `pricing.models.${model}`): void {
     if (p === null || typeof p !== 'object') throw new InvalidInputError(field, 'must be an object of prices per million tokens', p);
     const input = toUnits(p.input, `${field}.input`);
     this.prices.set(model, {

@@ -5,6 +5,7 @@
 import type { Scope } from '../core/index.js';
 import type { LedgerEntry } from '../storage/index.js';
 import type { BreakerEvent } from '../breakers/index.js';
+import type { PricingWarning } from '../costs/index.js';
 
 /** A governed call settled (or failed after reporting usage). */
 export interface UsageEvent {
@@ -85,6 +86,9 @@ export interface ListenerErrorEvent {
   readonly error: unknown;
 }
 
+/** A call was priced at the fallback price, or could not be priced and was charged its estimate. */
+export type { PricingWarning as PricingWarningEvent } from '../costs/index.js';
+
 /** Every event a governor emits, by name. */
 export interface GovernorEvents {
   usage: UsageEvent;
@@ -96,4 +100,5 @@ export interface GovernorEvents {
   'breaker.close': BreakerEvent;
   'store.error': StoreErrorEvent;
   'listener.error': ListenerErrorEvent;
+  'pricing.warning': PricingWarning;
 }

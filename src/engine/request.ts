@@ -69,6 +69,8 @@ export interface GuardRequest<R = unknown> {
   readonly maxWaitMs?: Duration | undefined;
   /** The circuit breaker the call goes through (`gov.breakers`): a key, or `{ provider, model }`. Checked before any limit. */
   readonly breaker?: BreakerKey | undefined;
+  /** The call goes through the provider's batch API: priced at its batch discount (docs/costs.md). */
+  readonly batch?: boolean | undefined;
 }
 
 /** A validated request. */
@@ -91,6 +93,7 @@ export interface PreparedRequest {
   readonly maxWaitMs: number | undefined;
   /** The breaker key, if the call goes through one. */
   readonly breaker: string | undefined;
+  readonly batch: boolean;
 }
 
 const KINDS: ReadonlySet<string> = new Set(Object.keys(KIND_METER));
@@ -110,6 +113,7 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set([
   'onRateLimit',
   'maxWaitMs',
   'breaker',
+  'batch',
 ]);
 
 const scopeCache = new WeakMap<object, { scope: Scope; key: string }>();
@@ -211,10 +215,17 @@ export function prepareRequest(req: unknown, meters: MeterRegistry, defaultLease
     onRateLimit: onRateLimit(r.onRateLimit, `${field}.onRateLimit`),
     maxWaitMs: r.maxWaitMs === undefined ? undefined : parseDuration(r.maxWaitMs, `${field}.maxWaitMs`, true),
     breaker: r.breaker === undefined ? undefined : breakerKey(r.breaker, `${field}.breaker`),
+    batch: batchFlag(r.batch, `${field}.batch`),
   };
 }
 
 function onRateLimit(v: unknown, field: string): 'throw' | 'wait' | undefined {
   if (v === undefined || v === 'throw' || v === 'wait') return v;
   throw new InvalidInputError(field, "must be 'throw' or 'wait'", v);
+}
+
+function batchFlag(v: unknown, field: string): boolean {
+  if (v === undefined || v === false) return false;
+  if (v === true) return true;
+  throw new InvalidInputError(field, 'must be a boolean', v);
 }
