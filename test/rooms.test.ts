@@ -11,9 +11,11 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   core: { rooms: [], packages: ['zod', 'eventemitter3'] },
   storage: { rooms: ['core'], packages: [] },
   costs: { rooms: ['core'], packages: [] },
-  engine: { rooms: ['core', 'storage', 'costs', 'breakers'], packages: ['zod'] },
+  // The engine names the budgets room's event and service-level types (like the breakers' events).
+  engine: { rooms: ['core', 'storage', 'costs', 'breakers', 'budgets'], packages: ['zod'] },
   ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
   breakers: { rooms: ['core', 'storage'], packages: ['zod'] },
+  budgets: { rooms: ['core', 'storage'], packages: ['zod'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
 };
 
