@@ -61,7 +61,7 @@ export class WebhookDeliveryError extends Error {
  * retries network errors, timeouts, 429 and 5xx with doubling backoff; other statuses
  * fail at once. Rejects with a `WebhookDeliveryError` when it gives up.
  */
-export function webhookChannel(options: WebhookChannelOptions): AlertChannel {
+export function webhookChannel(options: WebhookChannelOptions): (alert: BudgetAlert) => Promise<void> {
   if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
   let url: URL;
   try {
