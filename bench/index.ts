@@ -226,3 +226,8 @@ heapRateLimit();
 
 const { benchBreakers } = await import('./breakers.js');
 await benchBreakers();
+
+// ---- budgets --------------------------------------------------------------------------
+
+const { benchBudgets } = await import('./budgets.js');
+await benchBudgets();
