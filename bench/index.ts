@@ -231,7 +231,13 @@ await benchBreakers();
 
 const { benchFloors } = await import('./floors.js');
 await benchFloors();
+
 // ---- pricing --------------------------------------------------------------------------
 
 const { benchCosts } = await import('./costs.js');
 await benchCosts();
+
+// ---- budgets --------------------------------------------------------------------------
+
+const { benchBudgets } = await import('./budgets.js');
+await benchBudgets();

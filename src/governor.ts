@@ -33,6 +33,13 @@ import {
   type RefusalDetails,
   type Scope,
 } from './core/index.js';
+import {
+  BudgetCoordinator,
+  type AlertChannel,
+  type BudgetCoordinatorOptions,
+  type BudgetHost,
+  type HostBudgetInfo,
+} from './budgets/index.js';
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
 import { CostCalculator, type ComputePrices, type MachineType, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
@@ -130,12 +137,18 @@ export interface GovernorOptions {
    * once the store answers again (see `FailOpenStore` and docs/redis.md for what can be overspent).
    */
   onStoreUnavailable?: 'failClosed' | 'failOpen';
+  /** Where budget threshold alerts go (`gov.budgets`), besides the `budget.alert` event. */
+  alertChannels?: readonly AlertChannel[];
+  /** Options of `gov.budgets` (emergency money creation, wait-mode polling). */
+  coordinator?: Omit<BudgetCoordinatorOptions, 'alertChannels'>;
 }
 
 /** Who changed a limit and why: recorded in the audit trail. */
 export interface ChangeOptions {
-  readonly reason?: string;
-  readonly actor?: string;
+  readonly reason?: string | undefined;
+  readonly actor?: string | undefined;
+  /** The kind of change for the audit trail (default `set`, `update` or `removed`). */
+  readonly action?: string | undefined;
 }
 
 /** A limit as set, in plain JSON. */
@@ -293,6 +306,12 @@ const optionsSchema = z
     // Validated by the breaker registry, which names the field (options.breakers.failureThreshold ...).
     breakers: z.unknown().optional(),
     onStoreUnavailable: z.enum(['failClosed', 'failOpen']).optional(),
+    // Validated by the budget coordinator, which names the field.
+    alertChannels: z.array(z.unknown()).optional(),
+    coordinator: z
+      .object({ emergencyCreatesMoney: z.boolean().optional(), waitPollMs: z.union([z.number(), z.string()]).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -322,6 +341,8 @@ export class Governor implements ReservationOwner {
   readonly limiter: RateLimiter;
   /** Circuit breakers by key (seed 000), with their state in the store; a request naming a `breaker` is checked against it first. */
   readonly breakers: BreakerRegistry;
+  /** Pools, agents, allocation strategies, alerts and checks over the money budgets (seeds 000, 001, 004). */
+  readonly budgets: BudgetCoordinator;
   private readonly events: TypedEvents<GovernorEvents>;
   private readonly registry = new LimitRegistry();
   private readonly leaseMs: number;
@@ -382,6 +403,10 @@ export class Governor implements ReservationOwner {
       onEvent: (event, payload) => this.events.emit(event, payload),
     });
     this.idPrefix = `${PROCESS_PREFIX}-`;
+    this.budgets = new BudgetCoordinator(this.budgetHost(), {
+      ...o.coordinator,
+      alertChannels: o.alertChannels as AlertChannel[] | undefined,
+    });
     // Compile everything before setting anything, so a bad entry leaves no half-configured governor.
     const compiled = [
       ...(o.budgets ?? []).map((b, i) => this.compile(budgetToLimit(b, `options.budgets[${i}]`), `options.budgets[${i}]`)),
@@ -485,6 +510,7 @@ export class Governor implements ReservationOwner {
       delta: sameMeter ? formatUnits((a ?? 0n) - (b ?? 0n), scale) : a === undefined ? '0' : formatUnits(a, scale),
       reason,
       actor: change.actor,
+      action: change.action ?? (before === undefined ? 'set' : after === undefined ? 'removed' : 'update'),
       currency: l.currency,
       at,
     };
@@ -792,6 +818,12 @@ export class Governor implements ReservationOwner {
   }
 
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
+    const first = this.admitOnce(p);
+    // A budget in wait mode (`onExhausted: 'wait'`) pauses a call it refuses until it fits again.
+    return this.budgets.waiting ? this.budgets.admitWaiting(first, () => this.admitOnce(p), p.maxWaitMs, p.signal) : first;
+  }
+
+  private admitOnce(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     return (p.onRateLimit ?? this.onRateLimit) === 'wait' ? this.waitAdmit(p) : this.admit(p);
   }
 
@@ -833,6 +865,9 @@ export class Governor implements ReservationOwner {
    */
   private run<T>(r: Reservation | GovernorError, p: PreparedRequest, fn: (ctx: GuardContext) => T | PromiseLike<T>): Promise<T> {
     if (r instanceof GovernorError) return Promise.reject(this.refused(r));
+    // An agent with service levels gets its current one as ctx.serviceLevel.
+    const levelled = this.budgets.attachServiceLevel(r);
+    if (levelled !== undefined) return levelled.then(() => this.run(r, p, fn));
     const a = r.internal as Admission;
     let out: T | PromiseLike<T>;
     try {
@@ -932,7 +967,8 @@ export class Governor implements ReservationOwner {
 
   private refusal(a: Admission, f: ReserveFailure): GovernorError {
     const d = this.refusalOf(a, f);
-    if (d.currency !== undefined) return new BudgetExceededError({ ...d, currency: d.currency });
+    if (d.currency !== undefined)
+      return new BudgetExceededError({ ...d, currency: d.currency, alternatives: this.budgets.alternativesFor(d.limit) });
     if (d.code === 'rate_limited' && d.retryAfterMs !== undefined) return new RateLimitedError({ ...d, retryAfterMs: d.retryAfterMs });
     return new LimitExceededError(d.code, d);
   }
@@ -1188,8 +1224,29 @@ export class Governor implements ReservationOwner {
 
   /** Stop: remove listeners and close the store. */
   async close(): Promise<void> {
+    this.budgets.stop();
     this.events.clear();
     await this.store.close();
+  }
+
+  // ---- the budget coordinator's view of the engine -------------------------------------
+
+  /** The `BudgetHost` that `gov.budgets` drives the engine through: money budgets, their status, the ledger, events. */
+  private budgetHost(): BudgetHost {
+    const budget = (l: LimitInfo | undefined): HostBudgetInfo | undefined => (l?.meter === 'cost' ? l : undefined);
+    return {
+      store: this.store,
+      clock: this.clock,
+      currency: this.currency,
+      maxWaitMs: this.maxWaitMs,
+      setBudget: (spec, change) => this.setBudget(spec, change),
+      removeBudget: (id, change) => budget(this.getLimit(id)) !== undefined && this.removeLimit(id, change),
+      getBudget: (id) => budget(this.getLimit(id)),
+      status: async (scope) => (await this.getStatus(scope)).filter((s) => s.meter === 'cost'),
+      queryLedger: (query) => this.queryLedger(query),
+      on: (event, listener) => this.events.on(event, listener as (payload: GovernorEvents[typeof event]) => unknown),
+      emit: (event, payload) => this.events.emit(event, payload as GovernorEvents[typeof event]),
+    };
   }
 
   // ---- helpers --------------------------------------------------------------------------

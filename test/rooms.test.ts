@@ -14,9 +14,11 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
     rooms: ['core'],
     packages: ['@pydantic/genai-prices', 'gpt-tokenizer/encoding/o200k_base', 'gpt-tokenizer/encoding/cl100k_base'],
   },
-  engine: { rooms: ['core', 'storage', 'costs', 'breakers'], packages: ['zod'] },
+  // The engine names the budgets room's event and service-level types (like the breakers' events).
+  engine: { rooms: ['core', 'storage', 'costs', 'breakers', 'budgets'], packages: ['zod'] },
   ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
   breakers: { rooms: ['core', 'storage'], packages: ['zod'] },
+  budgets: { rooms: ['core', 'storage'], packages: ['zod'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
   redis: { rooms: ['core', 'storage'], packages: ['node:crypto'] },
 };

@@ -99,14 +99,27 @@ export class LimitExceededError extends GovernorError implements RefusalDetails 
   }
 }
 
+/** A cheaper way to do the refused work, configured on a budget (seed 000's `alternatives`). */
+export interface BudgetAlternative {
+  /** A model to use instead (e.g. a cheaper one). */
+  readonly model?: string | undefined;
+  readonly provider?: string | undefined;
+  /** What to do, in words. */
+  readonly description?: string | undefined;
+  readonly [key: string]: unknown;
+}
+
 /** A hard money budget refused a call (`budget_exceeded`). */
 export class BudgetExceededError extends LimitExceededError {
   override readonly name: string = 'BudgetExceededError';
   /** The budget's currency. */
   readonly currency: string;
-  constructor(d: RefusalDetails & { currency: string }) {
+  /** Cheaper options configured on the refusing budget (empty when none). */
+  readonly alternatives: readonly BudgetAlternative[];
+  constructor(d: RefusalDetails & { currency: string; alternatives?: readonly BudgetAlternative[] | undefined }) {
     super('budget_exceeded', d);
     this.currency = d.currency;
+    this.alternatives = d.alternatives ?? [];
   }
 }
 

@@ -9,6 +9,7 @@ export {
   LimitExceededError,
   RateLimitedError,
   StoreUnavailableError,
+  type BudgetAlternative,
   type GovernorErrorCode,
   type RefusalDetails,
 } from './errors.js';

@@ -6,6 +6,7 @@ import type { Scope } from '../core/index.js';
 import type { LedgerEntry } from '../storage/index.js';
 import type { BreakerEvent } from '../breakers/index.js';
 import type { PricingWarning } from '../costs/index.js';
+import type { AlertSeverity, BudgetAlert, BudgetReviewEvent, ViolationType } from '../budgets/index.js';
 
 /** A governed call settled (or failed after reporting usage). */
 export interface UsageEvent {
@@ -38,9 +39,9 @@ export interface WarningEvent {
   readonly at: number;
 }
 
-/** A hard limit refused a call, or settled usage went past a hard cap. */
+/** A hard limit refused a call, settled usage went past a hard cap, or a budget monitor reported one (`reported`). */
 export interface ViolationEvent {
-  readonly type: 'refused' | 'exceeded';
+  readonly type: 'refused' | 'exceeded' | 'reported';
   readonly code: string;
   readonly limit: string;
   readonly meter: string;
@@ -52,6 +53,12 @@ export interface ViolationEvent {
   readonly retryAfterMs: number | undefined;
   readonly period: string | undefined;
   readonly at: number;
+  /** Set on `reported` violations (seed 001's monitors): the kind, severity, agent, message and details. */
+  readonly violationType?: ViolationType | undefined;
+  readonly severity?: AlertSeverity | undefined;
+  readonly agentId?: string | undefined;
+  readonly message?: string | undefined;
+  readonly details?: { readonly [key: string]: unknown } | undefined;
 }
 
 /** A limit or budget was set, changed or removed: the audit trail. */
@@ -66,6 +73,8 @@ export interface BudgetChangedEvent {
   readonly delta: string;
   readonly reason: string;
   readonly actor: string | undefined;
+  /** What kind of change: `set`, `update`, `removed`, or the coordinator's `allocate`, `rebalance`, `emergency`, `reset`, `top-up`. */
+  readonly action: string;
   readonly currency: string | undefined;
   readonly at: number;
 }
@@ -95,6 +104,10 @@ export interface GovernorEvents {
   warning: WarningEvent;
   violation: ViolationEvent;
   'budget.changed': BudgetChangedEvent;
+  /** A budget threshold reached, sent once per period per budget (seed 004). */
+  'budget.alert': BudgetAlert;
+  /** The findings of a budget review (seed 001). */
+  'budget.review': BudgetReviewEvent;
   'breaker.open': BreakerEvent;
   'breaker.halfOpen': BreakerEvent;
   'breaker.close': BreakerEvent;

@@ -6,6 +6,7 @@
 import type { Decimal } from 'decimal.js';
 import { GovernorError, type Scope } from '../core/index.js';
 import type { LedgerEntry } from '../storage/index.js';
+import type { ServiceLevel } from '../budgets/index.js';
 import type { UsageReport } from './request.js';
 
 /** What a settle charged. */
@@ -35,6 +36,8 @@ export class Reservation {
   /** Units reported so far (last value per meter wins), or undefined when nothing was reported. */
   reported: Map<string, bigint> | undefined;
   reportedModel: string | undefined;
+  /** The agent's service level when the call was admitted, if the agent has service levels (`gov.budgets.setServiceLevels`). */
+  serviceLevel: ServiceLevel | undefined = undefined;
   private state: 'open' | 'closed' = 'open';
 
   constructor(

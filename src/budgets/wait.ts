@@ -1,0 +1,101 @@
+/**
+ * Wait mode for budgets: a call refused by a budget set to `onExhausted: 'wait'` pauses
+ * until the budget is topped up, money held by other calls comes back, or the period
+ * resets, instead of failing. The shape follows the rate limiter's wait queues: waiters
+ * of one budget go in arrival order, each retry is one atomic reserve, sleeping goes
+ * through the injected clock, and a waiter gives up at its deadline or when its signal
+ * aborts. A budget change or a settled call wakes the waiters at once; a poll interval
+ * covers releases, which raise no event.
+ */
+import type { Clock } from '../core/index.js';
+
+/** What one admission attempt gave: a result, or a refusal with the time its period resets (if known). */
+export type BudgetAttempt<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly retryAfterMs: number | undefined; readonly error: unknown };
+
+/** FIFO waiters per budget key, woken by `wake()` or by time. */
+export class BudgetWaits {
+  private readonly tails = new Map<string, Promise<void>>();
+  private wakers = new Set<() => void>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly pollMs: number,
+  ) {}
+
+  /** Number of budget keys with waiters. */
+  get size(): number {
+    return this.tails.size;
+  }
+
+  /** Wake every waiter to try again now (a budget changed or a call settled). */
+  wake(): void {
+    if (this.wakers.size === 0) return;
+    const w = this.wakers;
+    this.wakers = new Set();
+    for (const f of w) f();
+  }
+
+  /**
+   * Wait for this key's earlier waiters, then retry `attempt` until it admits. Each
+   * refusal waits for a wake, the period's reset or the poll interval, whichever is
+   * first. Returns the last refusal's error once `deadline` (epoch ms) has passed;
+   * rejects with the signal's reason when it aborts.
+   */
+  async run<T>(
+    key: string,
+    attempt: () => PromiseLike<BudgetAttempt<T>> | BudgetAttempt<T>,
+    first: BudgetAttempt<T>,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const prev = this.tails.get(key);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = prev === undefined ? mine : prev.then(() => mine);
+    this.tails.set(key, tail);
+    try {
+      let last = first;
+      if (prev !== undefined) await this.pause(prev, deadline - this.clock.now(), signal);
+      for (;;) {
+        if (last.ok) return last.value;
+        signal?.throwIfAborted();
+        const now = this.clock.now();
+        if (now >= deadline) throw last.error;
+        const wait = Math.min(deadline - now, last.retryAfterMs ?? Infinity, this.pollMs);
+        await this.pause(undefined, wait, signal);
+        signal?.throwIfAborted();
+        last = await attempt();
+      }
+    } finally {
+      done();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  /** Resolve on a wake, after `ms` of clock time, or when `turn` resolves; reject on abort. */
+  private pause(turn: Promise<void> | undefined, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stop = new AbortController();
+      const finish = (): void => {
+        this.wakers.delete(finish);
+        signal?.removeEventListener('abort', onAbort);
+        stop.abort();
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.wakers.delete(finish);
+        stop.abort();
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (turn === undefined) this.wakers.add(finish);
+      else void turn.then(finish);
+      this.clock.sleep(Math.max(0, ms), stop.signal).then(finish, () => undefined);
+    });
+  }
+}
