@@ -14,6 +14,7 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   engine: { rooms: ['core', 'storage', 'costs', 'breakers'], packages: ['zod'] },
   ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
   breakers: { rooms: ['core', 'storage'], packages: ['zod'] },
+  tracker: { rooms: ['core', 'storage'], packages: ['zod'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
 };
 
