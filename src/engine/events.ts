@@ -18,6 +18,8 @@ export interface UsageEvent {
   readonly durationMs: number;
   readonly entry: LedgerEntry;
   readonly at: number;
+  /** Set when `gov.tracker` released a pid: the event carries its final usage. */
+  readonly pid?: string | undefined;
 }
 
 /** A soft threshold was crossed: fires once per threshold per period per scope. */
@@ -35,6 +37,8 @@ export interface WarningEvent {
   readonly period: string | undefined;
   readonly currency: string | undefined;
   readonly at: number;
+  /** Set when `gov.tracker` raised it from its own methods (`recordUsage`, the timeouts). */
+  readonly pid?: string | undefined;
 }
 
 /** A hard limit refused a call, or settled usage went past a hard cap. */
@@ -51,6 +55,8 @@ export interface ViolationEvent {
   readonly retryAfterMs: number | undefined;
   readonly period: string | undefined;
   readonly at: number;
+  /** Set when `gov.tracker` raised it from its own methods (`recordUsage`, the timeouts). */
+  readonly pid?: string | undefined;
 }
 
 /** A limit or budget was set, changed or removed: the audit trail. */
