@@ -56,7 +56,7 @@ export interface UsagePrediction {
   readonly samples: number;
 }
 
-/** The seed's complexity multipliers: money 0.5×–1.5×, 5–35 minutes, 1–11 API calls, 0.1–0.6 CPU hours. */
+/** The seed's complexity multipliers: money 0.5×–1× (the seed's formula; its comment says 1.5×), 5–35 minutes, 1–11 API calls, 0.1–0.6 CPU hours. */
 export const COMPLEXITY_MULTIPLIERS: Readonly<Record<PredictedResource, (c: number) => number>> = Object.freeze({
   money: (c: number) => 0.5 + c * 0.5,
   timeMinutes: (c: number) => 5 + c * 30,
