@@ -226,3 +226,8 @@ heapRateLimit();
 
 const { benchBreakers } = await import('./breakers.js');
 await benchBreakers();
+
+// ---- resource tracker -----------------------------------------------------------------
+
+const { benchTracker } = await import('./tracker.js');
+await benchTracker();

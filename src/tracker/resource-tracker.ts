@@ -1107,7 +1107,7 @@ export class ResourceTracker {
       tokensIn: u(4),
       tokensOut: u(5),
       elapsedSeconds: elapsedMs / 1000,
-      money: unitsToDecimal((states[FIELD_INDEX.money] as CounterState).used),
+      money: moneyOf((states[FIELD_INDEX.money] as CounterState).used),
       apiCalls: u(7),
       timeMinutes: elapsedMs / 60_000,
       cpuHours: u(8),
@@ -1370,12 +1370,19 @@ function ceilDivBig(a: bigint, b: bigint): bigint {
   return a === 0n ? 0n : (a + b - 1n) / b;
 }
 
+/** Most pids spend nothing through the tracker: one shared Decimal zero (Decimals are immutable) spares building one per read. */
+let ZERO_MONEY: Decimal | undefined;
+function moneyOf(units: bigint): Decimal {
+  return units === 0n ? (ZERO_MONEY ??= unitsToDecimal(0n)) : unitsToDecimal(units);
+}
+
 function free(max: bigint, s: CounterState): bigint {
   const left = max - s.used - s.held;
   return left > 0n ? left : 0n;
 }
 
 function toNumber(units: bigint, scale: number): number {
+  if (units === 0n) return 0;
   if (scale === 0) return units <= MAX_SAFE ? Number(units) : Number(units.toString());
   return Number(formatUnits(units, scale));
 }
