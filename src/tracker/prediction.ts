@@ -168,7 +168,7 @@ export class UsagePredictor {
     const m = COMPLEXITY_MULTIPLIERS;
     const money = unitsToDecimal(b.money)
       .mul(new Decimal(m.money(c)))
-      .toDecimalPlaces(12, Decimal.ROUND_UP);
+      .toDecimalPlaces(12, Decimal.ROUND_HALF_UP);
     return {
       operationType,
       complexity: c,
@@ -207,7 +207,7 @@ function learned(list: readonly Sample[]): Baseline {
   }
   const n = list.length;
   return {
-    money: BigInt(money.div(n).toDecimalPlaces(0, Decimal.ROUND_UP).toFixed()),
+    money: BigInt(money.div(n).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toFixed()),
     timeMinutes: time / n,
     apiCalls: api / n,
     cpuHours: cpu / n,
