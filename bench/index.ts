@@ -241,3 +241,7 @@ await benchCosts();
 
 const { benchBudgets } = await import('./budgets.js');
 await benchBudgets();
+// ---- resource tracker -----------------------------------------------------------------
+
+const { benchTracker } = await import('./tracker.js');
+await benchTracker();

@@ -43,6 +43,7 @@ import {
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
 import { CostCalculator, type ComputePrices, type MachineType, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
+import { ResourceTracker, type ResourceTrackerOptions, type TrackerAdmission } from './tracker/index.js';
 import {
   budgetToLimit,
   compileLimit,
@@ -141,6 +142,11 @@ export interface GovernorOptions {
   alertChannels?: readonly AlertChannel[];
   /** Options of `gov.budgets` (emergency money creation, wait-mode polling). */
   coordinator?: Omit<BudgetCoordinatorOptions, 'alertChannels'>;
+  /**
+   * Options of `gov.tracker` (per-process quotas, seeds 002 and 000). `level` chooses which
+   * scope id is the pid whose quota a guarded call counts on: `'agent'` (default) or `'execution'`.
+   */
+  tracker?: Omit<ResourceTrackerOptions, 'store' | 'clock' | 'currency' | 'meters' | 'onEvent' | 'rateLimits' | 'field'>;
 }
 
 /** Who changed a limit and why: recorded in the audit trail. */
@@ -243,6 +249,10 @@ interface Admission {
   permit: BreakerPermit | undefined;
   /** Aborts the call when the breaker's `timeout` runs out (the reservation's signal); `unlink` stops following the caller's. */
   timeout: { readonly controller: AbortController; readonly unlink: () => void } | undefined;
+  /** What the call's tracked pid adds (`gov.tracker`), if its scope names one. */
+  readonly quota: TrackerAdmission | undefined;
+  /** A refusal decided before the store (the pid's time is up, or the call asks for more tokens than one call may). */
+  readonly pre: ReserveResult | undefined;
 }
 
 /** One window of an admission, with what a refusal or a settle needs to know about it. */
@@ -312,6 +322,8 @@ const optionsSchema = z
       .object({ emergencyCreatesMoney: z.boolean().optional(), waitPollMs: z.union([z.number(), z.string()]).optional() })
       .strict()
       .optional(),
+    // Validated by the tracker, which names the field (options.tracker.warnAt ...).
+    tracker: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -343,6 +355,8 @@ export class Governor implements ReservationOwner {
   readonly breakers: BreakerRegistry;
   /** Pools, agents, allocation strategies, alerts and checks over the money budgets (seeds 000, 001, 004). */
   readonly budgets: BudgetCoordinator;
+  /** Per-process quotas and usage (seeds 002 and 000); a guarded call on a tracked pid counts on its quota. */
+  readonly tracker: ResourceTracker;
   private readonly events: TypedEvents<GovernorEvents>;
   private readonly registry = new LimitRegistry();
   private readonly leaseMs: number;
@@ -401,6 +415,20 @@ export class Governor implements ReservationOwner {
       defaults: o.breakers as BreakerOptions | undefined,
       field: 'options.breakers',
       onEvent: (event, payload) => this.events.emit(event, payload),
+    });
+    this.tracker = new ResourceTracker({
+      ...(o.tracker as ResourceTrackerOptions | undefined),
+      store: this.store,
+      clock: this.clock,
+      currency: this.currency,
+      meters: this.meters,
+      field: 'options.tracker',
+      // The tracker's payloads are the bus's own shapes plus `pid` (checked in test/tracker-events.test.ts).
+      onEvent: (event, payload) => this.events.emit(event, payload as never),
+      rateLimits: {
+        set: (pid, c) => this.limiter.setUserLimits(pid, c as RateLimitConfig),
+        remove: (pid) => this.limiter.removeUserLimits(pid),
+      },
     });
     this.idPrefix = `${PROCESS_PREFIX}-`;
     this.budgets = new BudgetCoordinator(this.budgetHost(), {
@@ -605,7 +633,7 @@ export class Governor implements ReservationOwner {
       }
     }
     const a = this.buildAdmission(p);
-    const res = await this.guardStore('reserve', () => this.store.reserve(this.reserveRequest(a, undefined, true)));
+    const res = a.pre ?? (await this.guardStore('reserve', () => this.store.reserve(this.reserveRequest(a, undefined, true))));
     if (res.ok) return { allowed: true };
     const d = this.refusalOf(a, res.failure);
     return {
@@ -641,10 +669,17 @@ export class Governor implements ReservationOwner {
     const amounts: bigint[] = [];
     const reserved: number[] = [];
     let holds = false;
-    for (const c of plan.counters) {
-      const amount = p.estimate.get(c.meter) ?? 0n;
+    const quota = this.tracker.admission(p.scope, p.kind, p.estimate);
+    const refused = quota?.refused;
+    // The pid's quota counters come first (the narrowest scope); a refusal decided before the store reserves nothing.
+    for (const c of refused !== undefined
+      ? [refused.counter]
+      : quota === undefined
+        ? plan.counters
+        : [...quota.counters, ...plan.counters]) {
+      const amount = refused !== undefined ? refused.amount : (p.estimate.get(c.meter) ?? 0n);
       // A meter the call does not estimate is not checked, except money: an exhausted hard budget refuses every call.
-      if (amount > 0n || c.meter === 'cost') reserved.push(counters.length);
+      if (amount > 0n || c.meter === 'cost' || refused !== undefined) reserved.push(counters.length);
       if (amount > 0n) holds = true;
       if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
       counters.push(c);
@@ -666,8 +701,9 @@ export class Governor implements ReservationOwner {
       scope: w.scope,
       scopeKey: w.scopeKey,
     }));
-    if (p.user !== undefined) {
-      const lw = this.limiter.windowsFor(p.user, p.endpoint ?? 'default', Number(tokensOf(p.estimate)));
+    const user = p.user ?? quota?.rateLimitUser;
+    if (user !== undefined) {
+      const lw = this.limiter.windowsFor(user, p.endpoint ?? 'default', Number(tokensOf(p.estimate)));
       const scope = { ...p.scope };
       const scopeLabel = `user=${lw.userId}/endpoint=${lw.endpoint}`;
       lw.items.forEach((item, i) => {
@@ -693,6 +729,8 @@ export class Governor implements ReservationOwner {
       breaker: undefined,
       permit: undefined,
       timeout: undefined,
+      quota,
+      pre: refused === undefined ? undefined : { ok: false, failure: { type: 'counter', index: 0, used: refused.used, held: 0n } },
     };
   }
 
@@ -754,7 +792,7 @@ export class Governor implements ReservationOwner {
     const id = this.nextId();
     let res: ReserveResult | Promise<ReserveResult>;
     try {
-      res = this.store.reserve(this.reserveRequest(a, id, false));
+      res = a.pre ?? this.store.reserve(this.reserveRequest(a, id, false));
     } catch (e) {
       return this.storeFailure('reserve', e);
     }
@@ -770,8 +808,10 @@ export class Governor implements ReservationOwner {
   private admitted(a: Admission, id: string, res: ReserveResult): Reservation | GovernorError {
     if (res.ok) {
       let signal = a.p.signal;
-      if (a.breaker?.timeoutMs !== undefined) {
-        a.timeout = linkedController(signal);
+      // A tracked pid's calls follow its deadline: aborted when its timeoutSeconds run out.
+      const deadline = a.quota === undefined ? undefined : this.tracker.deadlineSignal(a.quota);
+      if (a.breaker?.timeoutMs !== undefined || deadline !== undefined) {
+        a.timeout = deadline === undefined ? linkedController(signal) : this.tracker.linkSignals(signal, deadline);
         signal = a.timeout.controller.signal;
       }
       return new Reservation(this, id, a.p.scope, res.expiresAt, signal, a);
@@ -871,7 +911,8 @@ export class Governor implements ReservationOwner {
     const a = r.internal as Admission;
     let out: T | PromiseLike<T>;
     try {
-      out = a.timeout === undefined ? fn(r) : (a.breaker as CircuitBreaker).withTimeout(() => fn(r), a.timeout.controller);
+      out =
+        a.timeout === undefined || a.breaker?.timeoutMs === undefined ? fn(r) : a.breaker.withTimeout(() => fn(r), a.timeout.controller);
     } catch (e) {
       return this.failed(r, e);
     }
@@ -1225,6 +1266,7 @@ export class Governor implements ReservationOwner {
   /** Stop: remove listeners and close the store. */
   async close(): Promise<void> {
     this.budgets.stop();
+    this.tracker.close();
     this.events.clear();
     await this.store.close();
   }

@@ -104,6 +104,36 @@ export {
   type OverrunInput,
   type RatePolicyOptions,
 } from './breakers/index.js';
+export {
+  COMPLEXITY_MULTIPLIERS,
+  DEFAULT_BASELINE,
+  DEFAULT_RESOURCE_QUOTA,
+  ResourceLimitError,
+  ResourceTracker,
+  type AllocateOptions,
+  type AlternativesContext,
+  type ComputeSample,
+  type HardLimitCheck,
+  type OperationFeatures,
+  type PredictedResource,
+  type PredictionOptions,
+  type RemainingBudget,
+  type ResolvedQuota,
+  type ResourceEstimate,
+  type ResourceQuota,
+  type ResourceTrackerOptions,
+  type ResourceUsage,
+  type SoftLimitWarning,
+  type SystemUsage,
+  type TrackerEventListener,
+  type TrackerEvents,
+  type TrackerUsageEvent,
+  type TrackerViolationEvent,
+  type TrackerWarningEvent,
+  type UsageBaseline,
+  type UsageInput,
+  type UsagePrediction,
+} from './tracker/index.js';
 export { Decimal } from 'decimal.js';
 
 // Outage behaviour of shared stores (issue 10): fail open over any Store.

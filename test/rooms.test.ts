@@ -19,6 +19,7 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
   breakers: { rooms: ['core', 'storage'], packages: ['zod'] },
   budgets: { rooms: ['core', 'storage'], packages: ['zod'] },
+  tracker: { rooms: ['core', 'storage'], packages: ['zod'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
   redis: { rooms: ['core', 'storage'], packages: ['node:crypto'] },
 };

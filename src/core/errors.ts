@@ -20,6 +20,7 @@ export type GovernorErrorCode =
   | 'max_iterations_exceeded'
   | 'max_input_tokens_exceeded'
   | 'max_output_tokens_exceeded'
+  | 'max_context_tokens_exceeded'
   | 'timeout_exceeded'
   | 'unknown_model'
   | 'currency_mismatch';

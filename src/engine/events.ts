@@ -20,6 +20,8 @@ export interface UsageEvent {
   readonly durationMs: number;
   readonly entry: LedgerEntry;
   readonly at: number;
+  /** Set when `gov.tracker` released a pid: the event carries its final usage. */
+  readonly pid?: string | undefined;
 }
 
 /** A soft threshold was crossed: fires once per threshold per period per scope. */
@@ -37,6 +39,8 @@ export interface WarningEvent {
   readonly period: string | undefined;
   readonly currency: string | undefined;
   readonly at: number;
+  /** Set when `gov.tracker` raised it from its own methods (`recordUsage`, the timeouts). */
+  readonly pid?: string | undefined;
 }
 
 /** A hard limit refused a call, settled usage went past a hard cap, or a budget monitor reported one (`reported`). */
@@ -59,6 +63,8 @@ export interface ViolationEvent {
   readonly agentId?: string | undefined;
   readonly message?: string | undefined;
   readonly details?: { readonly [key: string]: unknown } | undefined;
+  /** Set when `gov.tracker` raised it from its own methods (`recordUsage`, the timeouts). */
+  readonly pid?: string | undefined;
 }
 
 /** A limit or budget was set, changed or removed: the audit trail. */
