@@ -423,6 +423,14 @@ export class Governor implements ReservationOwner {
       currency: this.currency,
       meters: this.meters,
       field: 'options.tracker',
+      // Compute samples are priced by the catalog's compute prices unless the user prices them.
+      priceCompute:
+        (o.tracker as ResourceTrackerOptions | undefined)?.priceCompute ??
+        ((sample) =>
+          this.costs.priceCompute({
+            cpuSeconds: sample.cpuHours.mul(3600).toFixed(),
+            memoryGbSeconds: sample.memoryGbHours.mul(3600).toFixed(),
+          }).total),
       // The tracker's payloads are the bus's own shapes plus `pid` (checked in test/tracker-events.test.ts).
       onEvent: (event, payload) => this.events.emit(event, payload as never),
       rateLimits: {

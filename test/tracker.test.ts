@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createGovernor,
   Decimal,
   DEFAULT_RESOURCE_QUOTA,
   InvalidInputError,
@@ -403,6 +404,15 @@ describe('seed 000 resources', () => {
     expect(u.money.toFixed()).toBe('0.00075000004');
     const u2 = await tracker.recordComputeUsage('vm', { cpuPercent: 100, memoryGb: 1, intervalMs: 3_600_000 });
     expect([u2.cpuHours, u2.memoryGbHours]).toEqual([1.008333334, 1.033333334]);
+  });
+
+  it('gov.tracker prices compute samples with the catalog compute prices when no priceCompute is given', async () => {
+    const gov = createGovernor({ clock: new ManualClock() });
+    // One core at 100 % and 2 GB for an hour: 1 core-hour × $0.05 + 2 GB-hours × $0.01 (seed 000's defaults).
+    const u = await gov.tracker.recordComputeUsage('vm', { cpuPercent: 100, memoryGb: 2, intervalMs: 3_600_000 });
+    expect([u.cpuHours, u.memoryGbHours]).toEqual([1, 2]);
+    expect(u.money.toFixed()).toBe('0.07');
+    await gov.close();
   });
 
   it('checkSoftLimits returns the seed warning list', async () => {
