@@ -232,14 +232,19 @@ export class StreamSettler {
   private closed = false;
   /** Set when the consumer stops reading (so the abort the SDK then raises is not taken for the caller's). */
   stopping = false;
+  /** True while a read of the provider's stream is pending: an abort then surfaces through that read. */
+  reading = false;
 
   constructor(
     private readonly r: Reservation,
     private readonly rec: CallRecord,
     /** The stream's own abort signal (the SDK's controller), if it has one. */
-    private readonly streamSignal: AbortSignal | undefined,
+    streamSignal: AbortSignal | undefined,
   ) {
-    streamSignal?.addEventListener('abort', () => void this.end(this.stopping ? 'stopped' : 'aborted'), { once: true });
+    // An abort while nobody reads would never surface: settle on it. (The SDK also aborts its controller when a read fails.)
+    streamSignal?.addEventListener('abort', () => void (this.reading ? undefined : this.end(this.stopping ? 'stopped' : 'aborted')), {
+      once: true,
+    });
   }
 
   get done(): boolean {
@@ -258,7 +263,7 @@ export class StreamSettler {
   /** The stream failed: a caller's abort settles like `end`; a provider or network error is charged and counted in the breaker. */
   error(e: unknown): Promise<void> {
     if (this.closed) return Promise.resolve();
-    if (this.stopping || isAbort(e, this.rec.plan.signal, this.streamSignal)) return this.end(this.stopping ? 'stopped' : 'aborted');
+    if (this.stopping || isAbort(e, this.rec.plan.signal)) return this.end(this.stopping ? 'stopped' : 'aborted');
     this.closed = true;
     noteProviderError(this.rec.ig.gov, this.rec.plan, e);
     const { usage, estimated } = this.rec.report();
@@ -277,8 +282,10 @@ function noop(): void {}
 /** An abort by the caller (not a provider fault): their signal or the stream's was aborted, or the error says so. */
 export function isAbort(e: unknown, ...signals: (AbortSignal | undefined)[]): boolean {
   if (signals.some((s) => s?.aborted === true)) return true;
-  const name = e instanceof Error ? e.name : undefined;
-  return name === 'AbortError' || name === 'APIUserAbortError';
+  if (!(e instanceof Error)) return false;
+  // openai's APIUserAbortError keeps the name 'Error': its class name tells.
+  const names = [e.name, e.constructor.name];
+  return names.includes('AbortError') || names.includes('APIUserAbortError');
 }
 
 // ---- a provider's 429 and its retry-after ---------------------------------------------------
@@ -419,12 +426,15 @@ export async function* accounted<C>(source: AsyncIterable<C>, settler: StreamSet
   try {
     for (;;) {
       let n: IteratorResult<C>;
+      settler.reading = true;
       try {
         n = await it.next();
       } catch (e) {
         finished = true;
         await settler.error(e);
         throw e;
+      } finally {
+        settler.reading = false;
       }
       if (n.done === true) break;
       const out = onItem(n.value);
