@@ -76,7 +76,11 @@ describe('room import rules', () => {
 
   it('no integration imports an SDK (each is an optional peer dependency)', () => {
     const sdks = /^(openai|ai|@anthropic-ai\/|@ai-sdk\/)/;
-    const bad = files(join(SRC, 'integrations')).flatMap((f) => imports(f).filter((s) => sdks.test(s)).map((s) => `${relative(SRC, f)}: ${s}`));
+    const bad = files(join(SRC, 'integrations')).flatMap((f) =>
+      imports(f)
+        .filter((s) => sdks.test(s))
+        .map((s) => `${relative(SRC, f)}: ${s}`),
+    );
     expect(bad).toEqual([]);
   });
 });

@@ -117,7 +117,13 @@ export class FakeLLM {
     const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_1' };
     const extra = withUsage ? { usage: null } : {};
     const events: { data: unknown; text?: boolean }[] = [
-      { data: { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...extra } },
+      {
+        data: {
+          ...base,
+          choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+          ...extra,
+        },
+      },
       ...s.pieces.map((p) => ({
         data: { ...base, choices: [{ index: 0, delta: { content: p }, logprobs: null, finish_reason: null }], ...extra },
         text: true,
@@ -138,7 +144,12 @@ export class FakeLLM {
     const events: { event?: string; data: unknown; text?: boolean }[] = [
       ev('response.created', { response: { ...created, usage: null } }),
       ev('response.output_item.added', { output_index: 0, item }),
-      ev('response.content_part.added', { item_id: 'msg_1', output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } }),
+      ev('response.content_part.added', {
+        item_id: 'msg_1',
+        output_index: 0,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [] },
+      }),
       ...s.pieces.map((p) => ({
         ...ev('response.output_text.delta', { item_id: 'msg_1', output_index: 0, content_index: 0, delta: p, logprobs: [] }),
         text: true,
@@ -186,7 +197,11 @@ export class FakeLLM {
       const { cache_creation: _split, ...cumulative } = u;
       events.push({
         event: 'message_delta',
-        data: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { ...cumulative, output_tokens: s.usage.output } },
+        data: {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { ...cumulative, output_tokens: s.usage.output },
+        },
       });
     }
     events.push({ event: 'message_stop', data: { type: 'message_stop' } });
@@ -206,7 +221,12 @@ function chatUsage(s: Scenario) {
     completion_tokens: u.output,
     total_tokens: u.input + u.output,
     prompt_tokens_details: { cached_tokens: u.cached ?? 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: u.reasoning ?? 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: u.reasoning ?? 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }
 
@@ -217,7 +237,9 @@ function chatCompletion(s: Scenario, model: string) {
     created: 1_700_000_000,
     model,
     system_fingerprint: 'fp_1',
-    choices: [{ index: 0, message: { role: 'assistant', content: s.pieces.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [
+      { index: 0, message: { role: 'assistant', content: s.pieces.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' },
+    ],
     usage: s.noUsage === true ? undefined : chatUsage(s),
   };
 }

@@ -137,7 +137,12 @@ export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions)
         rec,
         async () => ({ data: (await doGenerate()) as unknown, response: undefined }),
         (result) => {
-          const r = result as { content?: { type: string; text?: string; input?: string }[]; text?: string; usage?: AIUsage; response?: { modelId?: string } };
+          const r = result as {
+            content?: { type: string; text?: string; input?: string }[];
+            text?: string;
+            usage?: AIUsage;
+            response?: { modelId?: string };
+          };
           for (const c of r.content ?? []) {
             rec.text(c.text);
             if (c.type === 'tool-call') rec.text(c.input);
@@ -150,7 +155,10 @@ export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions)
     },
     async wrapStream({ doStream, params, model }) {
       const rec = plan(ig, model, params as CallParams, true);
-      const { out, r } = await startStream(rec, async () => ({ data: (await doStream()) as { stream: ReadableStream<StreamPart> }, response: undefined }));
+      const { out, r } = await startStream(rec, async () => ({
+        data: (await doStream()) as { stream: ReadableStream<StreamPart> },
+        response: undefined,
+      }));
       const settler = new StreamSettler(r, rec, undefined);
       let streamError: unknown;
       const onPart = (p: StreamPart): void => {

@@ -60,7 +60,11 @@ export function anthropicUsage(u: AnthropicUsage, prev?: NormalUsage): NormalUsa
     : split !== undefined
       ? n(w5) + n(w1)
       : (prev?.cacheWriteTokens ?? 0);
-  const uncached = has(u.input_tokens) ? n(u.input_tokens) : prev === undefined ? 0 : prev.inputTokens - prev.cachedInputTokens - prev.cacheWriteTokens;
+  const uncached = has(u.input_tokens)
+    ? n(u.input_tokens)
+    : prev === undefined
+      ? 0
+      : prev.inputTokens - prev.cachedInputTokens - prev.cacheWriteTokens;
   return {
     inputTokens: uncached + read + write,
     outputTokens: has(u.output_tokens) ? n(u.output_tokens) : (prev?.outputTokens ?? 0),

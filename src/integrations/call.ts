@@ -461,8 +461,7 @@ export async function* accounted<C>(source: AsyncIterable<C>, settler: StreamSet
  */
 export function rewrap<C>(source: AsyncIterable<C> & { controller?: AbortController }, iterate: () => AsyncIterator<C>): AsyncIterable<C> {
   const Ctor = (source as { constructor?: unknown }).constructor as
-    | (new (iterator: () => AsyncIterator<C>, controller: AbortController | undefined) => AsyncIterable<C>)
-    | undefined;
+    (new (iterator: () => AsyncIterator<C>, controller: AbortController | undefined) => AsyncIterable<C>) | undefined;
   if (typeof Ctor === 'function' && (Ctor as unknown) !== Object && typeof (source as { tee?: unknown }).tee === 'function') {
     return new Ctor(iterate, source.controller);
   }

@@ -22,7 +22,12 @@ function view(target: Record<string, unknown>, path: string, overrides: Override
       let out: unknown = value;
       if (typeof prop === 'string' && own !== undefined && own[prop] !== undefined) {
         out = (own[prop] as (target: Record<string, unknown>, self: object) => unknown)(t, proxy);
-      } else if (typeof prop === 'string' && value !== null && typeof value === 'object' && hasBelow(overrides, path ? `${path}.${prop}` : prop)) {
+      } else if (
+        typeof prop === 'string' &&
+        value !== null &&
+        typeof value === 'object' &&
+        hasBelow(overrides, path ? `${path}.${prop}` : prop)
+      ) {
         out = view(value as Record<string, unknown>, path ? `${path}.${prop}` : prop, overrides);
       } else if (typeof value === 'function') {
         out = (value as (...a: unknown[]) => unknown).bind(t);

@@ -105,7 +105,14 @@ interface ChatBody {
 
 interface ChatChunk {
   model?: string;
-  choices?: { delta?: { content?: string | null; refusal?: string | null; reasoning_content?: string | null; tool_calls?: { function?: { arguments?: string } }[] } }[];
+  choices?: {
+    delta?: {
+      content?: string | null;
+      refusal?: string | null;
+      reasoning_content?: string | null;
+      tool_calls?: { function?: { arguments?: string } }[];
+    };
+  }[];
   usage?: ChatUsage | null;
 }
 
@@ -250,7 +257,10 @@ function responsesCreate(ig: Integration, provider: string, t: Record<string, un
         accounted(source, settler, (ev) => {
           // Every `*.delta` event carries output: text, reasoning summaries, tool-call arguments.
           if (ev.type.endsWith('.delta') && typeof ev.delta === 'string') rec.text(ev.delta);
-          if (ev.response !== undefined && (ev.type === 'response.completed' || ev.type === 'response.incomplete' || ev.type === 'response.failed')) {
+          if (
+            ev.response !== undefined &&
+            (ev.type === 'response.completed' || ev.type === 'response.incomplete' || ev.type === 'response.failed')
+          ) {
             readResponse(ev.response);
           } else if (ev.response?.model !== undefined) rec.served = ev.response.model;
           return ev;

@@ -79,7 +79,12 @@ describe('governAnthropic: messages.create', () => {
     const final = await stream.finalMessage();
     expect(final.content[0]).toMatchObject({ type: 'text', text: 'Hello' });
     expect(final.usage.output_tokens).toBe(100);
-    expect(await lastCall(gov)).toMatchObject({ status: 'ok', cost: CACHED_COST, estimated: false, data: { ttftMs: HEAD_MS + FIRST_TEXT_MS } });
+    expect(await lastCall(gov)).toMatchObject({
+      status: 'ok',
+      cost: CACHED_COST,
+      estimated: false,
+      data: { ttftMs: HEAD_MS + FIRST_TEXT_MS },
+    });
     expect(await budget(gov)).toMatchObject({ used: CACHED_COST, held: '0' });
   });
 
@@ -102,7 +107,7 @@ describe('governAnthropic: messages.create', () => {
     expect(await budget(gov)).toMatchObject({ used: '0.00237', held: '0' });
   });
 
-  it("MessageStream.abort() settles on what arrived (the input message_start reported), never zero", async () => {
+  it('MessageStream.abort() settles on what arrived (the input message_start reported), never zero', async () => {
     play(fake, clock, { pieces: ['Hello', ' world', '!'], usage: CACHED });
     const stream = anthropic.messages.stream({ model: 'claude-test', max_tokens: 300, messages });
     stream.on('text', (t) => {

@@ -45,7 +45,15 @@ describe('governOpenAI: chat.completions.create', () => {
       cost: '0.003',
       estimated: false,
       durationMs: HEAD_MS,
-      usage: { requests: '1', llmCalls: '1', inputTokens: '1000', outputTokens: '200', cachedInputTokens: '400', cacheWriteTokens: '0', reasoningTokens: '50' },
+      usage: {
+        requests: '1',
+        llmCalls: '1',
+        inputTokens: '1000',
+        outputTokens: '200',
+        cachedInputTokens: '400',
+        cacheWriteTokens: '0',
+        reasoningTokens: '50',
+      },
       data: { api: 'openai.chat.completions', stream: false, ttftMs: HEAD_MS },
     });
     expect(await budget(gov)).toEqual({ used: '0.003', held: '0', remaining: '0.997' });
@@ -117,7 +125,13 @@ describe('governOpenAI: chat.completions.create', () => {
     expect(text).toBe('Hello');
     // 7 × $2 + 2 × $8 ('Hello': 5 characters → 2 tokens) per million.
     const e = await lastCall(gov);
-    expect(e).toMatchObject({ status: 'error', cost: '0.00003', estimated: true, usage: { inputTokens: '7', outputTokens: '2' }, data: { interrupted: 'error' } });
+    expect(e).toMatchObject({
+      status: 'error',
+      cost: '0.00003',
+      estimated: true,
+      usage: { inputTokens: '7', outputTokens: '2' },
+      data: { interrupted: 'error' },
+    });
     expect(await budget(gov)).toMatchObject({ used: '0.00003', held: '0' });
     expect((await gov.breakers.for({ provider: 'openai', model: 'gpt-test' }).getState()).failures).toBe(1);
   });
@@ -138,7 +152,13 @@ describe('governOpenAI: chat.completions.create', () => {
     await flush();
     // 7 × $2 per million.
     const e = await lastCall(gov);
-    expect(e).toMatchObject({ status: 'ok', cost: '0.000014', estimated: true, usage: { outputTokens: '0' }, data: { interrupted: 'aborted' } });
+    expect(e).toMatchObject({
+      status: 'ok',
+      cost: '0.000014',
+      estimated: true,
+      usage: { outputTokens: '0' },
+      data: { interrupted: 'aborted' },
+    });
     expect(await budget(gov)).toMatchObject({ used: '0.000014', held: '0' });
   });
 
