@@ -106,3 +106,6 @@ export {
   type RatePolicyOptions,
 } from './breakers/index.js';
 export { Decimal } from 'decimal.js';
+
+// Usage reports whose figures are estimates (integrations settle cut streams with them).
+export type { ReportOptions } from './engine/index.js';
