@@ -1,7 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', redis: 'src/redis/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+    // One entry point per SDK integration; none imports its SDK (each is an optional peer dependency).
+    openai: 'src/integrations/openai.ts',
+    anthropic: 'src/integrations/anthropic.ts',
+    ai: 'src/integrations/ai.ts',
+    redis: 'src/redis/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -1063,7 +1063,7 @@ export class Governor implements ReservationOwner {
     const a = r.internal as Admission;
     const reported = r.reported ?? NO_UNITS;
     const model = r.reportedModel ?? a.p.model;
-    let estimated = false;
+    let estimated = r.reportedEstimated;
     const actual = (meter: string): bigint => {
       const v = reported.get(meter);
       if (v !== undefined) return v;

@@ -245,3 +245,5 @@ export {
   type WebhookChannelOptions,
 } from './budgets/index.js';
 export type { BudgetAlternative } from './core/index.js';
+// Usage reports whose figures are estimates (integrations settle cut streams with them).
+export type { ReportOptions } from './engine/index.js';

@@ -61,4 +61,33 @@ describe('the built package', () => {
     ]);
     expect([esm, cjs]).toEqual(['function', 'function false']);
   });
+
+  // A refusal from an integration entry is the main entry's GovernorError: the error classes live in one shared chunk.
+  const INTEGRATIONS = `
+    const gov = createGovernor({ budgets: [{ id: 'b', amount: '0' }] });
+    const client = governOpenAI(new OpenAI({ apiKey: 'x', baseURL: 'http://127.0.0.1:9/v1', maxRetries: 0 }), gov);
+    const e = await client.chat.completions.create({ model: 'gpt-4o', messages: [] }).catch((x) => x);
+    console.log(JSON.stringify([e instanceof GovernorError, e.code, typeof governAnthropic, typeof governorMiddleware]));
+  `;
+
+  it('the SDK entry points work from ESM and refuse with the main entry’s GovernorError', () => {
+    const out = run([
+      '--input-type=module',
+      '-e',
+      `import { createGovernor, GovernorError } from 'agent-governor'; import { governOpenAI } from 'agent-governor/openai';
+       import { governAnthropic } from 'agent-governor/anthropic'; import { governorMiddleware } from 'agent-governor/ai'; import OpenAI from 'openai';
+       ${INTEGRATIONS}`,
+    ]);
+    expect(JSON.parse(out)).toEqual([true, 'budget_exceeded', 'function', 'function']);
+  });
+
+  it('the SDK entry points work from CommonJS', () => {
+    const out = run([
+      '-e',
+      `const { createGovernor, GovernorError } = require('agent-governor'); const { governOpenAI } = require('agent-governor/openai');
+       const { governAnthropic } = require('agent-governor/anthropic'); const { governorMiddleware } = require('agent-governor/ai'); const OpenAI = require('openai');
+       (async () => { ${INTEGRATIONS} })();`,
+    ]);
+    expect(JSON.parse(out)).toEqual([true, 'budget_exceeded', 'function', 'function']);
+  });
 });

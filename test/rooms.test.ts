@@ -22,7 +22,12 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   tracker: { rooms: ['core', 'storage'], packages: ['zod'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
   redis: { rooms: ['core', 'storage'], packages: ['node:crypto'] },
+  // Each SDK integration is its own entry point; it imports no SDK, only the governor's public types.
+  integrations: { rooms: ['core'], packages: ['zod'] },
 };
+
+/** Rooms that may name the package's public entry (`../index.js`), for types only. */
+const TYPES_FROM_ENTRY: ReadonlySet<string> = new Set(['integrations']);
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
@@ -35,6 +40,13 @@ function imports(file: string): string[] {
   return [...text.matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1] as string);
 }
 
+/** True when every import of `spec` in `file` is `import type`. */
+function typeOnly(file: string, spec: string): boolean {
+  const text = readFileSync(file, 'utf8');
+  const all = [...text.matchAll(/^(import|export)(\s+type)?\s[^;]*?from\s+'([^']+)'/gms)].filter((m) => m[3] === spec);
+  return all.every((m) => m[2] !== undefined);
+}
+
 describe('room import rules', () => {
   for (const [room, allowed] of Object.entries(MAY_IMPORT)) {
     it(`${room}/ imports only ${[...allowed.rooms, ...allowed.packages, 'decimal.js'].join(', ')}`, () => {
@@ -43,6 +55,10 @@ describe('room import rules', () => {
         for (const spec of imports(file)) {
           const where = relative(SRC, file);
           if (spec.startsWith('./')) continue;
+          if (spec === '../index.js' && TYPES_FROM_ENTRY.has(room)) {
+            if (!typeOnly(file, spec)) bad.push(`${where} imports values from ${spec} (types only)`);
+            continue;
+          }
           const m = /^\.\.\/([\w-]+)\/(.+)$/.exec(spec);
           if (m) {
             if (!allowed.rooms.includes(m[1] as string)) bad.push(`${where} imports room ${m[1]}`);
@@ -63,5 +79,15 @@ describe('room import rules', () => {
       .filter((f) => imports(f).some((s) => s.endsWith('governor.js')))
       .map((f) => relative(SRC, f));
     expect(importers).toEqual(['index.ts']);
+  });
+
+  it('no integration imports an SDK (each is an optional peer dependency)', () => {
+    const sdks = /^(openai|ai|@anthropic-ai\/|@ai-sdk\/)/;
+    const bad = files(join(SRC, 'integrations')).flatMap((f) =>
+      imports(f)
+        .filter((s) => sdks.test(s))
+        .map((s) => `${relative(SRC, f)}: ${s}`),
+    );
+    expect(bad).toEqual([]);
   });
 });

@@ -8,6 +8,9 @@ export default defineConfig({
     alias: [
       { find: /^agent-governor\/testing$/, replacement: src('testing/index.ts') },
       { find: /^agent-governor\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^agent-governor\/openai$/, replacement: src('integrations/openai.ts') },
+      { find: /^agent-governor\/anthropic$/, replacement: src('integrations/anthropic.ts') },
+      { find: /^agent-governor\/ai$/, replacement: src('integrations/ai.ts') },
       { find: /^agent-governor$/, replacement: src('index.ts') },
     ],
   },

@@ -20,4 +20,4 @@ export {
   type PreparedRequest,
   type UsageReport,
 } from './request.js';
-export { Reservation, type ReservationOwner, type SettleResult } from './reservation.js';
+export { Reservation, type ReportOptions, type ReservationOwner, type SettleResult } from './reservation.js';

@@ -24,6 +24,12 @@ export interface SettleResult {
   readonly entry: LedgerEntry;
 }
 
+/** How a usage report is to be read. */
+export interface ReportOptions {
+  /** The figures are estimates (e.g. tokens counted from the text a cut stream delivered): the ledger entry says `estimated: true`. */
+  readonly estimated?: boolean | undefined;
+}
+
 /** How a reservation reaches back into the pipeline. */
 export interface ReservationOwner {
   settleReservation(r: Reservation, status: 'ok' | 'error', error?: unknown): SettleResult | PromiseLike<SettleResult>;
@@ -38,6 +44,8 @@ export class Reservation {
   reportedModel: string | undefined;
   /** The agent's service level when the call was admitted, if the agent has service levels (`gov.budgets.setServiceLevels`). */
   serviceLevel: ServiceLevel | undefined = undefined;
+  /** True when a report said its figures are themselves estimates (a cut stream's tokens counted from its text). */
+  reportedEstimated = false;
   private state: 'open' | 'closed' = 'open';
 
   constructor(
@@ -63,19 +71,21 @@ export class Reservation {
    * Report usage so far (cumulative figures: the last value reported per meter wins).
    * Validated at once: bad figures throw `invalid_input` here, and nothing is recorded.
    */
-  report(usage: UsageReport): void {
+  report(usage: UsageReport, options?: ReportOptions): void {
     this.assertOpen('report');
     this.owner.validateReport(this, usage, 'usage');
+    if (options?.estimated === true) this.reportedEstimated = true;
   }
 
   /** Commit at the actual usage (the reported figures merged with `usage`), release the rest, write the ledger. */
-  settle(usage?: UsageReport): Promise<SettleResult> {
+  settle(usage?: UsageReport, options?: ReportOptions): Promise<SettleResult> {
     try {
       this.assertOpen('settle');
       if (usage !== undefined) this.owner.validateReport(this, usage, 'usage');
     } catch (e) {
       return Promise.reject(e);
     }
+    if (options?.estimated === true) this.reportedEstimated = true;
     // Closed at once: a second settle is refused even while this one is still being written.
     this.state = 'closed';
     return settled(() => this.owner.settleReservation(this, 'ok'));
