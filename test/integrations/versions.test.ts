@@ -1,5 +1,5 @@
 // Which SDK majors these tests ran against: the dev dependencies under Node 20, or the
-// newest majors under Node 22 (scripts/test-next-majors.mjs sets the variable below).
+// newest majors under Node 22 (test/next-majors/run.mjs sets the variable below).
 import { VERSION as aiOpenAIVersion, createOpenAI } from '@ai-sdk/openai';
 import { VERSION as anthropicVersion } from '@anthropic-ai/sdk/version';
 import { wrapLanguageModel } from 'ai';

@@ -1,15 +1,15 @@
 // Run the integration tests under Node 22 against the newest SDK majors (openai 7, ai 7,
 // @ai-sdk/* 4), which need Node 22 while this package supports Node 20. They are installed
-// once into .next-majors/ (git-ignored; reinstalled only when scripts/next-majors.json
+// once into .next-majors/ (git-ignored; reinstalled only when test/next-majors/next-majors.json
 // changes), and the tests resolve the SDKs from there (test/vitest.next.config.ts).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = join(root, '.next-majors');
-const spec = readFileSync(join(root, 'scripts/next-majors.json'), 'utf8');
+const spec = readFileSync(join(root, 'test/next-majors/next-majors.json'), 'utf8');
 const stamp = join(dir, '.installed-from');
 const node = join(dir, 'node_modules/.bin/node');
 
