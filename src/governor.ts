@@ -362,7 +362,8 @@ export class Governor implements ReservationOwner {
   private readonly leaseMs: number;
   private readonly onRateLimit: 'throw' | 'wait';
   private readonly ledgerMode: 'all' | 'failures' | 'none';
-  private readonly maxWaitMs: number;
+  /** The longest a call waits in queue mode (`onRateLimit: 'wait'`), in ms (option `maxWaitMs`, default 60 s). */
+  readonly maxWaitMs: number;
   private readonly waits: WaitQueues;
   private readonly refusals = new WeakMap<GovernorError, { a: Admission; id: string; failure: ReserveFailure }>();
   private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
@@ -844,6 +845,16 @@ export class Governor implements ReservationOwner {
       this.circuitRefusals.delete(error);
       this.recordCircuitRefusal(c.p, c.id, error, c.at);
     }
+    return error;
+  }
+
+  /**
+   * Internal, for the SDK integrations: record a refusal decided outside the pipeline (a
+   * provider's `retry-after`) the way the pipeline records its own when the caller gives up:
+   * a `refused` ledger entry with the error's code. Returns the error, to throw.
+   */
+  recordOutsideRefusal(request: GuardRequest, error: GovernorError): GovernorError {
+    if (this.keeps('refused')) this.appendLedger(this.callEntry(this.prepare(request), this.nextId(), this.clock.now(), 'refused', error));
     return error;
   }
 

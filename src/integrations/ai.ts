@@ -131,11 +131,11 @@ export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions)
   const ig = integration(gov, options, 'governorMiddleware options');
   return {
     specificationVersion: 'v3',
-    async wrapGenerate({ doGenerate, params, model }) {
+    wrapGenerate({ doGenerate, params, model }) {
       const rec = plan(ig, model, params as CallParams, false);
-      const { data } = await runCall(
+      return runCall(
         rec,
-        async () => ({ data: (await doGenerate()) as unknown, response: undefined }),
+        () => doGenerate() as PromiseLike<unknown>,
         (result) => {
           const r = result as {
             content?: { type: string; text?: string; input?: string }[];
@@ -151,15 +151,13 @@ export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions)
           rec.served = r.response?.modelId;
         },
       );
-      return data;
     },
     async wrapStream({ doStream, params, model }) {
       const rec = plan(ig, model, params as CallParams, true);
-      const { out, r } = await startStream(rec, async () => ({
-        data: (await doStream()) as { stream: ReadableStream<StreamPart> },
-        response: undefined,
-      }));
-      const settler = new StreamSettler(r, rec, undefined);
+      const { data: out, r } = await startStream(rec, () => doStream() as PromiseLike<{ stream: ReadableStream<StreamPart> }>);
+      const reader = out.stream.getReader();
+      // Abandoned (unread for a lease): settled, then the provider's stream is cancelled.
+      const settler = new StreamSettler(r, rec, undefined, () => void reader.cancel().then(undefined, () => undefined));
       let streamError: unknown;
       const onPart = (p: StreamPart): void => {
         switch (p.type) {
@@ -184,13 +182,15 @@ export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions)
             break;
         }
       };
-      const reader = out.data.stream.getReader();
       const stream = new ReadableStream<StreamPart>({
         async pull(controller) {
           let next: Awaited<ReturnType<typeof reader.read>>;
+          settler.read(true);
           try {
             next = await reader.read();
+            settler.read(false);
           } catch (e) {
+            settler.read(false);
             await settler.error(e);
             controller.error(e);
             return;
@@ -214,7 +214,7 @@ export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions)
           }
         },
       });
-      return { ...out.data, stream };
+      return { ...out, stream };
     },
   };
 }

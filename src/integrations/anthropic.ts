@@ -5,21 +5,19 @@
  */
 import type { Governor } from '../index.js';
 import {
-  accounted,
   CallRecord,
+  governStream,
   cap,
   integration,
   n,
   promptTokens,
-  rewrap,
   runCall,
   sdkPromise,
   startStream,
-  StreamSettler,
   type Integration,
   type IntegrationOptions,
   type NormalUsage,
-  type WithResponse,
+  type ApiPromise,
 } from './call.js';
 import { governClient } from './govern-client.js';
 
@@ -98,7 +96,7 @@ export function governAnthropic<C extends AnthropicLike>(client: C, gov: Governo
   });
 }
 
-type Method = (body: unknown, options?: unknown) => { withResponse(): Promise<WithResponse<unknown>> };
+type Method = (body: unknown, options?: unknown) => ApiPromise<unknown>;
 
 interface MessagesBody {
   model: string;
@@ -124,7 +122,9 @@ interface StreamEvent {
 
 function messagesCreate(ig: Integration, provider: string, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as MessagesBody;
-  const create = (t.create as Method).bind(t);
+  const method = t.create as Method;
+  let api: ApiPromise<unknown> | undefined;
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, opts));
   const stream = b.stream === true;
   const s = (opts as { signal?: unknown } | undefined)?.signal;
   const rec = new CallRecord(ig, {
@@ -140,7 +140,7 @@ function messagesCreate(ig: Integration, provider: string, t: Record<string, unk
     return sdkPromise(
       runCall(
         rec,
-        () => create(body, opts).withResponse(),
+        () => create(body),
         (data) => {
           const m = data as Message;
           for (const c of m.content ?? []) {
@@ -152,31 +152,28 @@ function messagesCreate(ig: Integration, provider: string, t: Record<string, unk
           rec.served = m.model;
         },
       ),
+      () => api,
     );
   }
   return sdkPromise(
-    startStream(rec, () => create(body, opts).withResponse()).then(({ out, r }) => {
-      const source = out.data as AsyncIterable<StreamEvent> & { controller?: AbortController };
-      const settler = new StreamSettler(r, rec, source.controller?.signal);
-      const data = rewrap(source, () =>
-        accounted(source, settler, (ev) => {
-          if (ev.type === 'content_block_delta') {
-            rec.text(ev.delta?.text);
-            rec.text(ev.delta?.partial_json);
-            rec.text(ev.delta?.thinking);
-          } else if (ev.type === 'message_start' && ev.message !== undefined) {
-            // Input and cache counts (with the 5m/1h split) are known from here on; the output is not.
-            if (ev.message.usage) rec.usage = anthropicUsage(ev.message.usage);
-            rec.served = ev.message.model;
-          } else if (ev.type === 'message_delta' && ev.usage) {
-            rec.usage = anthropicUsage(ev.usage, rec.usage);
-            rec.final = true;
-          }
-          return ev;
-        }),
-      );
-      return { ...out, data };
-    }),
+    startStream(rec, () => create(body)).then(({ data: source, r }) =>
+      governStream(rec, r, source as AsyncIterable<StreamEvent> & { controller?: AbortController }, (ev) => {
+        if (ev.type === 'content_block_delta') {
+          rec.text(ev.delta?.text);
+          rec.text(ev.delta?.partial_json);
+          rec.text(ev.delta?.thinking);
+        } else if (ev.type === 'message_start' && ev.message !== undefined) {
+          // Input and cache counts (with the 5m/1h split) are known from here on; the output is not.
+          if (ev.message.usage) rec.usage = anthropicUsage(ev.message.usage);
+          rec.served = ev.message.model;
+        } else if (ev.type === 'message_delta' && ev.usage) {
+          rec.usage = anthropicUsage(ev.usage, rec.usage);
+          rec.final = true;
+        }
+        return ev;
+      }),
+    ),
+    () => api,
   );
 }
 

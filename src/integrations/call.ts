@@ -5,8 +5,8 @@
  * figure (input estimate + output counted from the text received), marked estimated.
  */
 import { z } from 'zod';
-import { parseInput, RateLimitedError, type Duration, type Scope } from '../core/index.js';
-import type { Governor, GuardRequest, Reservation, UsageReport } from '../index.js';
+import { parseDuration, parseInput, RateLimitedError, type Clock, type Duration, type Scope } from '../core/index.js';
+import type { Governor, GuardRequest, Reservation, UsageReport, VersionedValue } from '../index.js';
 
 /** Options shared by `governOpenAI`, `governAnthropic` and `governorMiddleware`. Every field is optional. */
 export interface IntegrationOptions {
@@ -61,6 +61,11 @@ const MESSAGE_OVERHEAD_TOKENS = 4;
 export interface Integration {
   readonly gov: Governor;
   readonly o: IntegrationOptions;
+  /** The longest to wait out a provider's `retry-after` in `'wait'` mode, in ms. */
+  readonly maxWaitMs: number;
+  /** Whether the governor has the meters `cacheWrite5mTokens` / `cacheWrite1hTokens` (the latter is built in). */
+  readonly meters5m: boolean;
+  readonly meters1h: boolean;
 }
 
 /** Validate integration options once, naming the field on a bad one. */
@@ -69,7 +74,9 @@ export function integration(gov: Governor, options: IntegrationOptions | undefin
     throw new TypeError(`${field}: gov must be a Governor (from createGovernor())`);
   }
   const o = parseInput(optionsSchema, options ?? {}, field) as IntegrationOptions;
-  return { gov, o };
+  const maxWaitMs = o.maxWaitMs === undefined ? gov.maxWaitMs : parseDuration(o.maxWaitMs, `${field}.maxWaitMs`, true);
+  if (o.leaseMs !== undefined) parseDuration(o.leaseMs, `${field}.leaseMs`);
+  return { gov, o, maxWaitMs, meters5m: gov.meters.has('cacheWrite5mTokens'), meters1h: gov.meters.has('cacheWrite1hTokens') };
 }
 
 /** Token counts as a provider reports them, normalized: `inputTokens` includes cache reads and writes; `outputTokens` includes reasoning. */
@@ -100,8 +107,8 @@ export interface CallPlan {
   readonly signal: AbortSignal | undefined;
 }
 
-/** How a call ended without the provider's final usage. */
-export type Interruption = 'aborted' | 'stopped' | 'error' | 'no-usage';
+/** How a call ended without the provider's final usage (`abandoned`: nobody read the stream for a whole lease). */
+export type Interruption = 'aborted' | 'stopped' | 'error' | 'no-usage' | 'abandoned';
 
 /** One governed call in flight: timing, text received, usage reported, and its ledger data. */
 export class CallRecord {
@@ -192,7 +199,6 @@ export class CallRecord {
   report(): { usage: UsageReport; estimated: boolean } {
     const estimated = this.usage === undefined || !this.final;
     const u = estimated ? this.bestFigure() : (this.usage as NormalUsage);
-    const gov = this.ig.gov;
     const usage: Record<string, number | string> = {
       inputTokens: u.inputTokens,
       outputTokens: u.outputTokens,
@@ -201,16 +207,18 @@ export class CallRecord {
       reasoningTokens: u.reasoningTokens,
     };
     // The 5-minute / 1-hour split is kept on the entry; charged on its own meters when the governor has them.
-    for (const k of ['cacheWrite5mTokens', 'cacheWrite1hTokens'] as const) {
-      const v = u[k];
-      if (v === undefined) continue;
-      this.data[k] = v;
-      if (gov.meters.has(k)) usage[k] = v;
+    if (u.cacheWrite5mTokens !== undefined) {
+      this.data.cacheWrite5mTokens = u.cacheWrite5mTokens;
+      if (this.ig.meters5m) usage.cacheWrite5mTokens = u.cacheWrite5mTokens;
+    }
+    if (u.cacheWrite1hTokens !== undefined) {
+      this.data.cacheWrite1hTokens = u.cacheWrite1hTokens;
+      if (this.ig.meters1h) usage.cacheWrite1hTokens = u.cacheWrite1hTokens;
     }
     if (this.served !== undefined && this.served !== this.plan.model) {
       this.data.servedModel = this.served;
       // A dated snapshot can cost differently from its alias: price the model that served the call when it has a price.
-      if (gov.costs.has(this.served, this.plan.provider)) usage.model = this.served;
+      if (this.ig.gov.costs.has(this.served, this.plan.provider)) usage.model = this.served;
     }
     return { usage, estimated };
   }
@@ -225,8 +233,9 @@ export class CallRecord {
 
 /**
  * Settles a streamed call exactly once, whichever comes first: the stream's end, the
- * consumer stopping, an abort, or an error. Never leaves the reservation open and never
- * throws into the stream (a store fault is reported by the governor as `store.error`).
+ * consumer stopping, an abort, an error, or the stream being abandoned (nobody reads it for
+ * a whole lease). Never leaves the reservation open and never throws into the stream (a
+ * store fault is reported by the governor as `store.error`).
  */
 export class StreamSettler {
   private closed = false;
@@ -234,27 +243,60 @@ export class StreamSettler {
   stopping = false;
   /** True while a read of the provider's stream is pending: an abort then surfaces through that read. */
   reading = false;
+  /** Reads started and finished: the watch compares it with what it saw a lease ago. */
+  reads = 0;
+  /** `reads` when the watch last looked. */
+  seen = -1;
+  /** How long the stream may go unread before it is abandoned: the reservation's lease. */
+  readonly idleMs: number;
+  private readonly watch: StreamWatch;
 
   constructor(
     private readonly r: Reservation,
     private readonly rec: CallRecord,
     /** The stream's own abort signal (the SDK's controller), if it has one. */
     streamSignal: AbortSignal | undefined,
+    /** Stop the provider's stream (abort its request) once the call is settled as abandoned. */
+    private readonly cancel: () => void,
   ) {
+    this.idleMs = Math.max(1, r.expiresAt - rec.ig.gov.clock.now());
     // An abort while nobody reads would never surface: settle on it. (The SDK also aborts its controller when a read fails.)
     streamSignal?.addEventListener('abort', () => void (this.reading ? undefined : this.end(this.stopping ? 'stopped' : 'aborted')), {
       once: true,
     });
+    this.watch = watchOf(rec.ig.gov);
+    this.watch.add(this);
   }
 
   get done(): boolean {
     return this.closed;
   }
 
+  /** A read of the provider's stream starts (true) or ends (false). */
+  read(pending: boolean): void {
+    this.reading = pending;
+    this.reads++;
+  }
+
+  /** True once the stream was settled as abandoned. */
+  abandoned = false;
+
+  /** Nobody has read the stream for a whole lease: settle at the best figure and stop the provider's stream. */
+  abandon(): void {
+    if (this.closed) return;
+    this.abandoned = true;
+    void this.end('abandoned');
+    try {
+      this.cancel();
+    } catch {
+      // The stream is settled; a provider stream that cannot be stopped is the SDK's to close.
+    }
+  }
+
   /** Settle: at the final usage when it came, else at the best figure with `how` on the entry. */
   end(how: Interruption | 'complete'): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.closed = true;
+    this.close();
     const { usage, estimated } = this.rec.report();
     if (estimated) this.rec.data.interrupted = how === 'complete' ? 'no-usage' : how;
     return this.r.settle(usage, { estimated }).then(noop, noop);
@@ -264,8 +306,8 @@ export class StreamSettler {
   error(e: unknown): Promise<void> {
     if (this.closed) return Promise.resolve();
     if (this.stopping || isAbort(e, this.rec.plan.signal)) return this.end(this.stopping ? 'stopped' : 'aborted');
-    this.closed = true;
-    noteProviderError(this.rec.ig.gov, this.rec.plan, e);
+    this.close();
+    const noted = noteProviderError(this.rec.ig, this.rec.plan, e);
     const { usage, estimated } = this.rec.report();
     if (estimated) this.rec.data.interrupted = 'error';
     try {
@@ -273,8 +315,79 @@ export class StreamSettler {
     } catch {
       // A figure the governor refuses cannot happen for counts we built; release rather than leave the hold.
     }
-    return Promise.resolve(this.r.fail(e)).then(noop, noop);
+    return Promise.all([noted, this.r.fail(e)]).then(noop, noop);
   }
+
+  private close(): void {
+    this.closed = true;
+    this.watch.delete(this);
+  }
+}
+
+/**
+ * Watches a governor's open streams with one timer: a stream found with no read pending and
+ * no read started or finished since the previous look, a lease earlier, is abandoned. So a
+ * stream never read is settled one lease after it was opened, and one read then left alone
+ * between one and two leases after its last read. The timer is the clock's (unref'd in real
+ * time): it never keeps a process alive.
+ */
+class StreamWatch {
+  /** Open streams and the monotonic ms at which each is looked at next. */
+  private readonly open = new Map<StreamSettler, number>();
+  /** Monotonic ms of the earliest wake-up armed, Infinity when none. */
+  private wakeAt = Infinity;
+
+  constructor(private readonly clock: Clock) {}
+
+  add(s: StreamSettler): void {
+    const at = this.clock.monotonic() + s.idleMs;
+    s.seen = s.reads;
+    this.open.set(s, at);
+    this.arm(at);
+  }
+
+  delete(s: StreamSettler): void {
+    this.open.delete(s);
+  }
+
+  private arm(at: number): void {
+    if (at >= this.wakeAt) return;
+    this.wakeAt = at;
+    this.clock.sleep(at - this.clock.monotonic()).then(
+      () => this.wake(at),
+      () => undefined,
+    );
+  }
+
+  private wake(at: number): void {
+    if (this.wakeAt === at) this.wakeAt = Infinity;
+    if (this.open.size === 0) return;
+    const now = this.clock.monotonic();
+    let next = Infinity;
+    for (const [s, due] of this.open) {
+      let d = due;
+      if (d <= now) {
+        if (!s.reading && s.reads === s.seen) {
+          s.abandon();
+          continue;
+        }
+        // Read since the last look, or a read still pending (the provider's slowness): look again a lease later.
+        s.seen = s.reads;
+        d = now + s.idleMs;
+        this.open.set(s, d);
+      }
+      if (d < next) next = d;
+    }
+    if (next !== Infinity) this.arm(next);
+  }
+}
+
+const watches = new WeakMap<Governor, StreamWatch>();
+
+function watchOf(gov: Governor): StreamWatch {
+  let w = watches.get(gov);
+  if (w === undefined) watches.set(gov, (w = new StreamWatch(gov.clock)));
+  return w;
 }
 
 function noop(): void {}
@@ -290,11 +403,12 @@ export function isAbort(e: unknown, ...signals: (AbortSignal | undefined)[]): bo
 
 // ---- a provider's 429 and its retry-after ---------------------------------------------------
 
-/** Per governor: provider/model → epoch ms until which the provider asked us to wait. */
-const cooldowns = new WeakMap<Governor, Map<string, number>>();
-
+/**
+ * The store key of a provider/model's cooldown: a versioned value holding the epoch ms until
+ * which the provider asked to wait, shared by every process on the store.
+ */
 function cooldownKey(plan: CallPlan): string {
-  return `${plan.provider}/${plan.model}`;
+  return `pc|${`${plan.provider}/${plan.model}`.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'))}`;
 }
 
 /** The status of an SDK error (`status` in openai and @anthropic-ai/sdk, `statusCode` in the AI SDK). */
@@ -325,45 +439,81 @@ export function retryAfterMs(e: unknown, nowMs: number): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
-/** A provider error: a 429 with retry-after makes further calls to that provider/model wait (or be refused) until then. */
-export function noteProviderError(gov: Governor, plan: CallPlan, e: unknown): void {
-  if (errorStatus(e) !== 429) return;
-  const now = gov.clock.now();
-  const ms = retryAfterMs(e, now);
-  if (ms === undefined || ms <= 0) return;
-  let m = cooldowns.get(gov);
-  if (m === undefined) cooldowns.set(gov, (m = new Map()));
-  const until = now + ms;
-  const key = cooldownKey(plan);
-  if ((m.get(key) ?? 0) < until) m.set(key, until);
+/** The epoch ms a cooldown value holds (0 when absent or unreadable). */
+function untilOf(v: VersionedValue | undefined): number {
+  const t = v === undefined ? 0 : Number(v.value);
+  return Number.isFinite(t) ? t : 0;
 }
 
 /**
- * Before a call: if its provider/model answered 429 with a `retry-after` that has not
- * passed, refuse with `RateLimitedError` (limit `provider.retryAfter`), or wait it out in
- * `'wait'` mode. Nothing is reserved or charged for a refused call.
+ * A provider error: a 429 with retry-after puts the provider/model's cooldown in the store
+ * (the later of the one there and this one), so that every process sharing the store waits.
+ * Resolves when written; a store fault is swallowed (the 429 itself still reaches the caller).
  */
-export function providerCooldown(ig: Integration, plan: CallPlan): void | Promise<void> {
-  const m = cooldowns.get(ig.gov);
-  if (m === undefined) return;
+export function noteProviderError(ig: Integration, plan: CallPlan, e: unknown): void | Promise<void> {
+  if (errorStatus(e) !== 429) return;
+  const gov = ig.gov;
+  const now = gov.clock.now();
+  const ms = retryAfterMs(e, now);
+  if (ms === undefined || ms <= 0) return;
+  const until = now + ms;
   const key = cooldownKey(plan);
-  const until = m.get(key);
-  if (until === undefined) return;
-  const left = until - ig.gov.clock.now();
-  if (left <= 0) {
-    m.delete(key);
-    return;
+  const store = gov.store;
+  const attempt = async (): Promise<void> => {
+    let v = await store.getValue(key);
+    // Compare-and-set until ours is written or a later one is there (another process's 429).
+    for (let i = 0; i < 8 && untilOf(v) < until; i++) {
+      const r = await store.compareAndSet(key, v?.version ?? 0, String(until));
+      if (r.ok) return;
+      v = r.current;
+    }
+  };
+  return attempt().then(noop, noop);
+}
+
+/**
+ * Before a call: if its provider/model answered 429 with a `retry-after` that has not passed
+ * (in this process or any other on the store), refuse with `RateLimitedError` (limit
+ * `provider.retryAfter`, recorded as a `refused` ledger entry, code `rate_limited`), or in
+ * `'wait'` mode wait it out when it ends within `maxWaitMs`. Nothing is reserved or charged.
+ * Synchronous (no microtask) when the store answers synchronously and there is no cooldown.
+ */
+export function providerCooldown(rec: CallRecord): void | Promise<void> {
+  const key = cooldownKey(rec.plan);
+  let v: VersionedValue | undefined | Promise<VersionedValue | undefined>;
+  try {
+    v = rec.ig.gov.store.getValue(key);
+  } catch {
+    return; // A store that cannot answer: the pipeline's admission reports it.
   }
-  if (ig.o.onRateLimit === 'wait') return ig.gov.clock.sleep(left, plan.signal);
-  throw new RateLimitedError({
-    limit: 'provider.retryAfter',
-    meter: 'requests',
-    scope: key,
-    requested: '1',
-    available: '0',
-    max: '0',
-    retryAfterMs: left,
-  });
+  if (v instanceof Promise)
+    return v.then(
+      (x) => cooled(rec, key, x, 0),
+      () => undefined,
+    );
+  return cooled(rec, key, v, 0);
+}
+
+function cooled(rec: CallRecord, key: string, v: VersionedValue | undefined, waited: number): void | Promise<void> {
+  const { ig, plan } = rec;
+  const left = untilOf(v) - ig.gov.clock.now();
+  if (left <= 0) return;
+  if (ig.o.onRateLimit === 'wait' && waited + left <= ig.maxWaitMs) {
+    // The caller's abort ends the wait with its reason, unrecorded (as the pipeline's queue mode does).
+    return ig.gov.clock.sleep(left, plan.signal).then(async () => cooled(rec, key, await ig.gov.store.getValue(key), waited + left));
+  }
+  throw ig.gov.recordOutsideRefusal(
+    rec.request(),
+    new RateLimitedError({
+      limit: 'provider.retryAfter',
+      meter: 'requests',
+      scope: `${plan.provider}/${plan.model}`,
+      requested: '1',
+      available: '0',
+      max: '0',
+      retryAfterMs: left,
+    }),
+  );
 }
 
 // ---- running a call -------------------------------------------------------------------------
@@ -376,82 +526,147 @@ export interface WithResponse<T> {
 }
 
 /** A non-streamed call: admit, call, read the usage from the result, settle (the guard() pipeline). */
-export async function runCall<T>(
-  rec: CallRecord,
-  call: () => Promise<WithResponse<T>>,
-  read: (data: T, rec: CallRecord) => void,
-): Promise<WithResponse<T>> {
-  await providerCooldown(rec.ig, rec.plan);
-  return rec.ig.gov.guard(rec.request(), async (r) => {
-    rec.start();
-    let out: WithResponse<T>;
-    try {
-      out = await call();
-    } catch (e) {
-      noteProviderError(rec.ig.gov, rec.plan, e);
-      throw e;
-    }
-    rec.firstToken();
-    read(out.data, rec);
-    if (rec.usage !== undefined) rec.final = true;
-    rec.reportTo(r);
-    return out;
-  });
+export function runCall<T>(rec: CallRecord, call: () => PromiseLike<T>, read: (data: T, rec: CallRecord) => void): Promise<T> {
+  const run = (): Promise<T> =>
+    rec.ig.gov.guard(rec.request(), (r) => {
+      rec.start();
+      return call().then(
+        (data) => {
+          rec.firstToken();
+          read(data, rec);
+          if (rec.usage !== undefined) rec.final = true;
+          rec.reportTo(r);
+          return data;
+        },
+        (e: unknown) => {
+          const noted = noteProviderError(rec.ig, rec.plan, e);
+          if (noted === undefined) throw e;
+          return noted.then(() => {
+            throw e;
+          });
+        },
+      );
+    });
+  let cooldown: void | Promise<void>;
+  try {
+    cooldown = providerCooldown(rec);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return cooldown === undefined ? run() : cooldown.then(run);
 }
 
-/** A streamed call: admit and hold the estimate, call; the caller wraps the stream and settles through the returned settler. */
-export async function startStream<T>(
-  rec: CallRecord,
-  call: () => Promise<WithResponse<T>>,
-): Promise<{ out: WithResponse<T>; r: Reservation }> {
-  await providerCooldown(rec.ig, rec.plan);
+/** A streamed call: admit and hold the estimate, call; the caller wraps the stream and settles through a {@link StreamSettler}. */
+export async function startStream<T>(rec: CallRecord, call: () => PromiseLike<T>): Promise<{ data: T; r: Reservation }> {
+  const cooldown = providerCooldown(rec);
+  if (cooldown !== undefined) await cooldown;
   const r = await rec.ig.gov.reserve(rec.request());
   rec.start();
   try {
-    return { out: await call(), r };
+    return { data: await call(), r };
   } catch (e) {
-    noteProviderError(rec.ig.gov, rec.plan, e);
+    await noteProviderError(rec.ig, rec.plan, e);
     await Promise.resolve(r.fail(e)).then(noop, noop);
     throw e;
   }
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
 /**
- * Iterate `source` for the consumer, passing each item through `onItem` (which returns the
- * item to hand on, or undefined to hide it), and settle once however the iteration ends.
+ * Iterates `source` for the consumer, passing each item through `onItem` (which returns the
+ * item to hand on, or undefined to hide it), and settles once however the iteration ends.
+ * A plain iterator rather than an async generator: one promise per item, not several.
+ * Overlapping `next()` calls (a `tee()`) are served in order, as a generator would.
  */
-export async function* accounted<C>(source: AsyncIterable<C>, settler: StreamSettler, onItem: (c: C) => C | undefined): AsyncGenerator<C> {
-  const it = source[Symbol.asyncIterator]();
-  let finished = false;
-  try {
-    for (;;) {
-      let n: IteratorResult<C>;
-      settler.reading = true;
-      try {
-        n = await it.next();
-      } catch (e) {
-        finished = true;
-        await settler.error(e);
-        throw e;
-      } finally {
-        settler.reading = false;
+export class Accounted<C> implements AsyncIterableIterator<C> {
+  private it: AsyncIterator<C> | undefined;
+  private finished = false;
+  /** `next()` calls not yet answered, and the promise of the last one. */
+  private inflight = 0;
+  private tail: Promise<IteratorResult<C>> | undefined;
+
+  constructor(
+    private readonly source: AsyncIterable<C>,
+    private readonly settler: StreamSettler,
+    private readonly onItem: (c: C) => C | undefined,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<C>> {
+    const p = this.inflight === 0 ? this.step() : (this.tail as Promise<IteratorResult<C>>).then(this.stepFn, this.stepFn);
+    this.inflight++;
+    this.tail = p;
+    return p;
+  }
+
+  private readonly stepFn = (): Promise<IteratorResult<C>> => this.step();
+
+  private step(): Promise<IteratorResult<C>> {
+    if (this.finished || this.settler.abandoned) {
+      // An abandoned stream was settled and its request aborted: it ends here, as the SDK ends an aborted stream.
+      if (!this.finished) {
+        this.finished = true;
+        void Promise.resolve()
+          .then(() => this.it?.return?.())
+          .then(noop, noop);
       }
-      if (n.done === true) break;
-      const out = onItem(n.value);
-      if (out !== undefined) yield out;
+      this.inflight--;
+      return Promise.resolve(DONE);
     }
-    finished = true;
-    await settler.end('complete');
-  } finally {
-    if (!finished) {
-      // The consumer stopped reading (break, return): stop the provider's stream and settle on what arrived.
-      settler.stopping = true;
-      try {
-        await it.return?.();
-      } finally {
-        await settler.end('stopped');
-      }
+    const it = (this.it ??= this.source[Symbol.asyncIterator]());
+    this.settler.read(true);
+    let n: Promise<IteratorResult<C>>;
+    try {
+      n = it.next();
+    } catch (e) {
+      return this.failed(e);
     }
+    return n.then(
+      (x) => this.item(x),
+      (e: unknown) => this.failed(e),
+    );
+  }
+
+  private item(n: IteratorResult<C>): IteratorResult<C> | Promise<IteratorResult<C>> {
+    this.settler.read(false);
+    if (n.done === true) {
+      this.finished = true;
+      this.inflight--;
+      return this.settler.end('complete').then(() => DONE);
+    }
+    const out = this.onItem(n.value);
+    if (out === undefined) return this.step();
+    this.inflight--;
+    return { done: false, value: out };
+  }
+
+  private failed(e: unknown): Promise<never> {
+    this.settler.read(false);
+    this.finished = true;
+    this.inflight--;
+    return this.settler.error(e).then(() => {
+      throw e;
+    });
+  }
+
+  /** The consumer stopped reading (break, return): stop the provider's stream and settle on what arrived. */
+  return(value?: unknown): Promise<IteratorResult<C>> {
+    const done = { done: true, value } as IteratorReturnResult<C>;
+    if (this.finished) return Promise.resolve(done);
+    this.finished = true;
+    this.settler.stopping = true;
+    const end = (): Promise<IteratorResult<C>> => this.settler.end('stopped').then(() => done);
+    let r: unknown;
+    try {
+      r = this.it?.return?.();
+    } catch {
+      return end();
+    }
+    return Promise.resolve(r).then(end, end);
   }
 }
 
@@ -469,19 +684,43 @@ export function rewrap<C>(source: AsyncIterable<C> & { controller?: AbortControl
 }
 
 /**
- * The SDK's promise shape: a promise of the data with `withResponse()` and `asResponse()`,
- * as `openai` and `@anthropic-ai/sdk` return (their stream helpers call `withResponse()`).
+ * Govern an SDK stream (`openai`'s and `@anthropic-ai/sdk`'s `Stream`): the same class over
+ * an {@link Accounted} iteration, settled once however it ends, abandoned after a lease unread.
  */
-export function sdkPromise<T>(inner: Promise<WithResponse<T>>): Promise<T> & {
+export function governStream<C>(
+  rec: CallRecord,
+  r: Reservation,
+  source: AsyncIterable<C> & { controller?: AbortController },
+  onItem: (c: C) => C | undefined,
+): AsyncIterable<C> {
+  const controller = source.controller;
+  const settler = new StreamSettler(r, rec, controller?.signal, () => controller?.abort());
+  return rewrap(source, () => new Accounted(source, settler, onItem));
+}
+
+/** The promise an `openai` or `@anthropic-ai/sdk` method returns: the data, with `withResponse()` and `asResponse()`. */
+export interface ApiPromise<T> extends PromiseLike<T> {
   withResponse(): Promise<WithResponse<T>>;
   asResponse(): Promise<unknown>;
-} {
-  const p = inner.then((x) => x.data) as Promise<T> & { withResponse(): Promise<WithResponse<T>>; asResponse(): Promise<unknown> };
-  // Whoever uses withResponse() never awaits p: its rejection is theirs through inner, not an unhandled one.
-  p.catch(noop);
-  p.withResponse = () => inner;
-  p.asResponse = () => inner.then((x) => x.response);
-  return p;
+}
+
+/**
+ * The governed call in the SDK's promise shape: a promise of the data with `withResponse()`
+ * and `asResponse()`, which answer from the SDK's own promise (`api()`, it caches what it
+ * parsed) once the governed call is done, with `data` the governed one (a stream's wrapper).
+ * The stream helpers of both SDKs call `withResponse()`.
+ */
+export function sdkPromise<T>(
+  p: Promise<T>,
+  api: () => ApiPromise<unknown> | undefined,
+): Promise<T> & { withResponse(): Promise<WithResponse<T>>; asResponse(): Promise<unknown> } {
+  const out = p as Promise<T> & { withResponse(): Promise<WithResponse<T>>; asResponse(): Promise<unknown> };
+  out.withResponse = () =>
+    p.then((data) =>
+      (api() as ApiPromise<unknown>).withResponse().then((w) => (w.data === data ? (w as WithResponse<T>) : { ...w, data })),
+    );
+  out.asResponse = () => p.then(() => (api() as ApiPromise<unknown>).asResponse());
+  return out;
 }
 
 // ---- estimating a prompt ----------------------------------------------------------------------

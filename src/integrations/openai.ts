@@ -5,21 +5,19 @@
  */
 import type { Governor } from '../index.js';
 import {
-  accounted,
   CallRecord,
+  governStream,
   cap,
   integration,
   n,
   promptTokens,
-  rewrap,
   runCall,
   sdkPromise,
   startStream,
-  StreamSettler,
   type Integration,
   type IntegrationOptions,
   type NormalUsage,
-  type WithResponse,
+  type ApiPromise,
 } from './call.js';
 import { governClient } from './govern-client.js';
 
@@ -35,7 +33,7 @@ export interface OpenAILike {
   readonly responses?: { create(body: never, options?: never): unknown } | undefined;
 }
 
-type Method = (body: unknown, options?: unknown) => { withResponse(): Promise<WithResponse<unknown>> };
+type Method = (body: unknown, options?: unknown) => ApiPromise<unknown>;
 
 interface ChatUsage {
   prompt_tokens?: number | null;
@@ -129,7 +127,9 @@ function signalOf(opts: unknown): AbortSignal | undefined {
 
 function chatCreate(ig: Integration, provider: string, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as ChatBody;
-  const create = (t.create as Method).bind(t);
+  const method = t.create as Method;
+  let api: ApiPromise<unknown> | undefined;
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, opts));
   const stream = b.stream === true;
   const rec = new CallRecord(ig, {
     provider,
@@ -144,7 +144,7 @@ function chatCreate(ig: Integration, provider: string, t: Record<string, unknown
     return sdkPromise(
       runCall(
         rec,
-        () => create(body, opts).withResponse(),
+        () => create(body),
         (data) => {
           const c = data as ChatCompletion;
           for (const ch of c.choices ?? []) {
@@ -156,38 +156,35 @@ function chatCreate(ig: Integration, provider: string, t: Record<string, unknown
           rec.served = c.model;
         },
       ),
+      () => api,
     );
   }
   const asked = b.stream_options?.include_usage === true;
   const sent = asked ? body : { ...b, stream_options: { ...b.stream_options, include_usage: true } };
   return sdkPromise(
-    startStream(rec, () => create(sent, opts).withResponse()).then(({ out, r }) => {
-      const source = out.data as AsyncIterable<ChatChunk> & { controller?: AbortController };
-      const settler = new StreamSettler(r, rec, source.controller?.signal);
-      const data = rewrap(source, () =>
-        accounted(source, settler, (chunk) => {
-          for (const ch of chunk.choices ?? []) {
-            const d = ch.delta;
-            if (d === undefined) continue;
-            rec.text(d.content);
-            rec.text(d.refusal);
-            rec.text(d.reasoning_content);
-            for (const tc of d.tool_calls ?? []) rec.text(tc.function?.arguments);
-          }
-          if (chunk.model !== undefined) rec.served = chunk.model;
-          if (chunk.usage) {
-            rec.usage = chatUsage(chunk.usage);
-            rec.final = true;
-          }
-          if (asked) return chunk;
-          // Hide what include_usage changed: the usage-only last chunk, and the usage field of the others.
-          if ((chunk.choices?.length ?? 0) === 0 && chunk.usage) return undefined;
-          if ('usage' in chunk) delete chunk.usage;
-          return chunk;
-        }),
-      );
-      return { ...out, data };
-    }),
+    startStream(rec, () => create(sent)).then(({ data: source, r }) =>
+      governStream(rec, r, source as AsyncIterable<ChatChunk> & { controller?: AbortController }, (chunk) => {
+        for (const ch of chunk.choices ?? []) {
+          const d = ch.delta;
+          if (d === undefined) continue;
+          rec.text(d.content);
+          rec.text(d.refusal);
+          rec.text(d.reasoning_content);
+          for (const tc of d.tool_calls ?? []) rec.text(tc.function?.arguments);
+        }
+        if (chunk.model !== undefined) rec.served = chunk.model;
+        if (chunk.usage) {
+          rec.usage = chatUsage(chunk.usage);
+          rec.final = true;
+        }
+        if (asked) return chunk;
+        // Hide what include_usage changed: the usage-only last chunk, and the usage field of the others.
+        if ((chunk.choices?.length ?? 0) === 0 && chunk.usage) return undefined;
+        if ('usage' in chunk) delete chunk.usage;
+        return chunk;
+      }),
+    ),
+    () => api,
   );
 }
 
@@ -214,7 +211,9 @@ interface ResponseEvent {
 
 function responsesCreate(ig: Integration, provider: string, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as ResponsesBody;
-  const create = (t.create as Method).bind(t);
+  const method = t.create as Method;
+  let api: ApiPromise<unknown> | undefined;
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, opts));
   const stream = b.stream === true;
   const rec = new CallRecord(ig, {
     provider,
@@ -236,7 +235,7 @@ function responsesCreate(ig: Integration, provider: string, t: Record<string, un
     return sdkPromise(
       runCall(
         rec,
-        () => create(body, opts).withResponse(),
+        () => create(body),
         (data) => {
           const resp = data as ResponseObject;
           for (const item of resp.output ?? []) {
@@ -247,27 +246,24 @@ function responsesCreate(ig: Integration, provider: string, t: Record<string, un
           readResponse(resp);
         },
       ),
+      () => api,
     );
   }
   return sdkPromise(
-    startStream(rec, () => create(body, opts).withResponse()).then(({ out, r }) => {
-      const source = out.data as AsyncIterable<ResponseEvent> & { controller?: AbortController };
-      const settler = new StreamSettler(r, rec, source.controller?.signal);
-      const data = rewrap(source, () =>
-        accounted(source, settler, (ev) => {
-          // Every `*.delta` event carries output: text, reasoning summaries, tool-call arguments.
-          if (ev.type.endsWith('.delta') && typeof ev.delta === 'string') rec.text(ev.delta);
-          if (
-            ev.response !== undefined &&
-            (ev.type === 'response.completed' || ev.type === 'response.incomplete' || ev.type === 'response.failed')
-          ) {
-            readResponse(ev.response);
-          } else if (ev.response?.model !== undefined) rec.served = ev.response.model;
-          return ev;
-        }),
-      );
-      return { ...out, data };
-    }),
+    startStream(rec, () => create(body)).then(({ data: source, r }) =>
+      governStream(rec, r, source as AsyncIterable<ResponseEvent> & { controller?: AbortController }, (ev) => {
+        // Every `*.delta` event carries output: text, reasoning summaries, tool-call arguments.
+        if (ev.type.endsWith('.delta') && typeof ev.delta === 'string') rec.text(ev.delta);
+        if (
+          ev.response !== undefined &&
+          (ev.type === 'response.completed' || ev.type === 'response.incomplete' || ev.type === 'response.failed')
+        ) {
+          readResponse(ev.response);
+        } else if (ev.response?.model !== undefined) rec.served = ev.response.model;
+        return ev;
+      }),
+    ),
+    () => api,
   );
 }
 
