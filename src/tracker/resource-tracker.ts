@@ -485,7 +485,11 @@ export class ResourceTracker {
     );
   }
 
-  /** Add `fields` (and user `meters`) to a pid's counters atomically, tracking it first if needed; resolves with the usage after. */
+  /**
+   * Add `fields` (and user `meters`) to a pid's counters atomically, tracking it first if
+   * needed; resolves with the usage after. The counters it adds to come back from `add`
+   * itself, so only the others are read: the fields one record touches cost no second look.
+   */
   private apply(
     pid: string,
     fields: readonly bigint[],
@@ -499,30 +503,52 @@ export class ResourceTracker {
     }
     const s = st;
     observe(this.ctx, pid, s);
+    const userMeters = this.ctx.userMeters;
+    const n = FIELDS.length + userMeters.length;
     const items: { key: string; amount: bigint }[] = [];
     const caps: (QuotaCap | undefined)[] = [];
+    /** Index (FIELDS, then user meters) of each item. */
+    const at: number[] = [];
     for (let i = 0; i < fields.length; i++) {
       const a = fields[i] as bigint;
       if (a === 0n) continue;
       items.push({ key: s.prefix + SUFFIX[i], amount: a });
       caps.push(s.quota.caps[i]);
+      at.push(i);
     }
     if (meters !== undefined) {
       for (const [m, a] of meters) {
         if (a === 0n) continue;
         items.push({ key: meterKey(s.prefix, m), amount: a });
         caps.push(s.quota.meterCaps.get(m));
+        at.push(FIELDS.length + userMeters.indexOf(m));
       }
     }
-    if (items.length === 0) return this.usageNow(s);
+    const used: bigint[] = new Array<bigint>(n);
+    const rest = (): ResourceUsage | PromiseLike<ResourceUsage> => {
+      const keys: string[] = [];
+      const where: number[] = [];
+      for (let k = 0; k < n; k++) {
+        if (used[k] !== undefined) continue;
+        keys.push(k < FIELDS.length ? s.prefix + SUFFIX[k] : meterKey(s.prefix, userMeters[k - FIELDS.length] as string));
+        where.push(k);
+      }
+      return andThen(this.read(keys), (states) => {
+        for (let j = 0; j < where.length; j++) used[where[j] as number] = (states[j] as CounterState).used;
+        return usageOf(this.ctx, used, this.clock.monotonic() - s.started);
+      });
+    };
+    if (items.length === 0) return rest();
     return andThen(
       this.ctx.guardStore('add', () => this.store.add(items)),
-      (used) => {
+      (after) => {
         for (let j = 0; j < items.length; j++) {
+          const v = after[j] as bigint;
+          used[at[j] as number] = v;
           const cap = caps[j];
-          if (cap !== undefined) crossed(this.ctx, pid, cap, (items[j] as { amount: bigint }).amount, used[j] as bigint);
+          if (cap !== undefined) crossed(this.ctx, pid, cap, (items[j] as { amount: bigint }).amount, v);
         }
-        return this.usageNow(s);
+        return rest();
       },
     );
   }
