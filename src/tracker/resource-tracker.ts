@@ -11,16 +11,27 @@
  * (usage.ts), limit checks (limits.ts), elapsed time (timeouts.ts), the pipeline's
  * admission (admission.ts) and prediction (prediction.ts).
  */
-import { MeterRegistry, parseInput, scopeKey, systemClock, toUnits, unitsToDecimal, validateId, InvalidInputError } from '../core/index.js';
+import {
+  isPromiseLike,
+  MeterRegistry,
+  parseInput,
+  scopeKey,
+  systemClock,
+  toUnits,
+  unitsToDecimal,
+  validateId,
+  InvalidInputError,
+} from '../core/index.js';
 import type { Clock, MoneyInput, Scope } from '../core/index.js';
 import type { Decimal } from 'decimal.js';
 import { MemoryStore, type CounterState, type Store } from '../storage/index.js';
 import { admissionOf, type TrackerAdmission } from './admission.js';
+import { allocationKey, decodeAllocation, encodeAllocation, generationPrefix, type AllocationRecord } from './allocation.js';
 import { andThen, attempt } from './awaitable.js';
 import { TrackerContext } from './context.js';
 import { linkSignals, type Deadline } from './deadline.js';
 import { ResourceLimitError } from './errors.js';
-import { FIELD_INDEX, FIELDS, meterKey, pidPrefix, SUFFIX, type CounterField } from './fields.js';
+import { FIELD_INDEX, FIELDS, meterKey, SUFFIX, type CounterField } from './fields.js';
 import {
   crossed,
   hardLimit,
@@ -100,7 +111,7 @@ export class ResourceTracker {
     }
     if (this.pids.has(pid)) return false;
     if (compiled.rateLimit !== undefined) this.rateLimits?.set(pid, compiled.rateLimit);
-    this.track(pid, compiled, operationType, complexity);
+    this.track(pid, compiled, quota !== undefined, operationType, complexity);
     return true;
   }
 
@@ -117,31 +128,38 @@ export class ResourceTracker {
       this.pids.delete(pid);
       if (st.deadline !== undefined) st.deadline.stop.abort();
       if (st.quota.rateLimit !== undefined) this.rateLimits?.remove(pid);
-      const keys = allKeys(this.ctx, st.prefix);
-      return andThen(this.read(keys), (states) => {
-        const used = states.map((s) => s.used);
-        const usage = usageOf(this.ctx, used, this.clock.monotonic() - st.started);
-        for (let i = 0; i < FIELDS.length; i++) this.releasedTotals[i]! += used[i] as bigint;
-        this.released++;
-        if (st.operationType !== undefined) {
-          this.predictor.record(
-            st.operationType,
-            {
-              money: used[FIELD_INDEX.money] as bigint,
-              timeMinutes: usage.timeMinutes,
-              apiCalls: usage.apiCalls,
-              cpuHours: usage.cpuHours,
-            },
-            st.complexity ?? this.predictor.complexityOf(undefined),
+      return this.whenReady(st, () => {
+        const keys = allKeys(this.ctx, st.prefix);
+        return andThen(this.read(keys), (states) => {
+          const used = states.map((s) => s.used);
+          const usage = usageOf(this.ctx, used, this.clock.monotonic() - st.started);
+          for (let i = 0; i < FIELDS.length; i++) this.releasedTotals[i]! += used[i] as bigint;
+          this.released++;
+          if (st.operationType !== undefined) {
+            this.predictor.record(
+              st.operationType,
+              {
+                money: used[FIELD_INDEX.money] as bigint,
+                timeMinutes: usage.timeMinutes,
+                apiCalls: usage.apiCalls,
+                cpuHours: usage.cpuHours,
+              },
+              st.complexity ?? this.predictor.complexityOf(undefined),
+            );
+          }
+          // End the generation first: a tracker that allocates the pid from now on starts the next one.
+          return andThen(
+            this.updateRecord(pid, st, (r) => ({ ...r, released: true, quota: undefined })),
+            () =>
+              andThen(
+                this.ctx.guardStore('delete', () => this.store.delete(keys)),
+                () => {
+                  this.emitRelease(pid, st, usage, used);
+                  return usage;
+                },
+              ),
           );
-        }
-        return andThen(
-          this.ctx.guardStore('delete', () => this.store.delete(keys)),
-          () => {
-            this.emitRelease(pid, st, usage, used);
-            return usage;
-          },
-        );
+        });
       });
     });
   }
@@ -169,6 +187,13 @@ export class ResourceTracker {
     st.quota = compiled;
     st.plans = undefined;
     if (compiled.deadlineMs !== before.deadlineMs || compiled.softMs !== before.softMs) rearm(this.ctx, pid, st);
+    // Other trackers sharing the store take the new quota when they next join the pid's allocation.
+    try {
+      const r = this.updateRecord(pid, st, (rec) => ({ ...rec, quota: compiled.quota as unknown as Record<string, unknown> }));
+      if (isPromiseLike(r)) Promise.resolve(r).then(undefined, () => undefined);
+    } catch {
+      // The quota applies here; a store that cannot keep the record only loses the copy others would read.
+    }
     return true;
   }
 
@@ -279,11 +304,13 @@ export class ResourceTracker {
       validateId(pid, 'pid');
       const st = this.pids.get(pid);
       if (st === undefined) return null;
-      const elapsedMs = observe(this.ctx, pid, st);
-      const q = st.quota;
-      const { suffixes, caps } = quotaCaps(q);
-      const keys = suffixes.map((s) => (typeof s === 'number' ? st.prefix + SUFFIX[s] : meterKey(st.prefix, s)));
-      return andThen(this.read(keys), (states) => quotaReason(q, caps, states, elapsedMs));
+      return this.whenReady(st, () => {
+        const elapsedMs = observe(this.ctx, pid, st);
+        const q = st.quota;
+        const { suffixes, caps } = quotaCaps(q);
+        const keys = suffixes.map((s) => (typeof s === 'number' ? st.prefix + SUFFIX[s] : meterKey(st.prefix, s)));
+        return andThen(this.read(keys), (states) => quotaReason(q, caps, states, elapsedMs));
+      });
     });
   }
 
@@ -293,8 +320,10 @@ export class ResourceTracker {
       validateId(pid, 'pid');
       const st = this.pids.get(pid);
       if (st === undefined) return null;
-      const elapsedMs = observe(this.ctx, pid, st);
-      return andThen(this.read(allKeys(this.ctx, st.prefix)), (states) => remainingOf(this.ctx, st.quota, states, elapsedMs));
+      return this.whenReady(st, () => {
+        const elapsedMs = observe(this.ctx, pid, st);
+        return andThen(this.read(allKeys(this.ctx, st.prefix)), (states) => remainingOf(this.ctx, st.quota, states, elapsedMs));
+      });
     });
   }
 
@@ -305,8 +334,10 @@ export class ResourceTracker {
       if (typeof threshold !== 'number' || !(threshold >= 0)) throw new InvalidInputError('threshold', 'must be a number >= 0', threshold);
       const st = this.pids.get(pid);
       if (st === undefined) return [];
-      const elapsedMs = observe(this.ctx, pid, st);
-      return andThen(this.read(allKeys(this.ctx, st.prefix)), (states) => softLimits(this.ctx, st.quota, states, elapsedMs, threshold));
+      return this.whenReady(st, () => {
+        const elapsedMs = observe(this.ctx, pid, st);
+        return andThen(this.read(allKeys(this.ctx, st.prefix)), (states) => softLimits(this.ctx, st.quota, states, elapsedMs, threshold));
+      });
     });
   }
 
@@ -321,10 +352,12 @@ export class ResourceTracker {
       const parsed = parseEstimate(this.ctx, this.predictor, estimate, features);
       const st = this.pids.get(pid);
       if (st === undefined) return { allowed: true } as const;
-      const elapsedMs = observe(this.ctx, pid, st);
-      return andThen(this.read(allKeys(this.ctx, st.prefix)), (states) =>
-        hardLimit(this.ctx, pid, st.quota, states, elapsedMs, parsed, this.alternatives),
-      );
+      return this.whenReady(st, () => {
+        const elapsedMs = observe(this.ctx, pid, st);
+        return andThen(this.read(allKeys(this.ctx, st.prefix)), (states) =>
+          hardLimit(this.ctx, pid, st.quota, states, elapsedMs, parsed, this.alternatives),
+        );
+      });
     });
   }
 
@@ -456,19 +489,107 @@ export class ResourceTracker {
 
   // ---- internals --------------------------------------------------------------------
 
-  private track(pid: string, quota: CompiledQuota, operationType?: string, complexity?: number): PidState {
+  /** Track `pid` here and join its allocation in the store (or start the next generation). */
+  private track(pid: string, quota: CompiledQuota, custom: boolean, operationType?: string, complexity?: number): PidState {
     const st: PidState = {
       quota,
-      prefix: pidPrefix(pid),
+      generation: 0,
+      prefix: generationPrefix(pid, 0),
       started: this.clock.monotonic(),
       flags: 0,
       deadline: undefined,
       plans: undefined,
+      ready: undefined,
       operationType,
       complexity,
     };
     this.pids.set(pid, st);
+    let r: void | PromiseLike<void>;
+    try {
+      r = this.join(pid, st, custom, 8);
+    } catch {
+      return st; // A store that cannot keep the record: this tracker counts on its own start and quota.
+    }
+    if (isPromiseLike(r)) {
+      const done = (): void => {
+        st.ready = undefined;
+      };
+      st.ready = Promise.resolve(r).then(done, done);
+    }
     return st;
+  }
+
+  /**
+   * Read the pid's allocation record: a live one (another tracker allocated the pid) is
+   * adopted, its start and quota included; none, or a released one, is replaced by the next
+   * generation started now, with this tracker's quota when it is not the default.
+   */
+  private join(pid: string, st: PidState, custom: boolean, tries: number): void | PromiseLike<void> {
+    const key = allocationKey(pid);
+    return andThen(
+      this.ctx.guardStore('getValue', () => this.store.getValue(key)),
+      (cur) => {
+        const rec = decodeAllocation(cur);
+        if (rec !== undefined && !rec.released) return this.adopt(pid, st, rec);
+        const next: AllocationRecord = {
+          generation: rec === undefined ? 0 : rec.generation + 1,
+          startedAt: this.clock.now() - (this.clock.monotonic() - st.started),
+          released: false,
+          quota: custom ? (st.quota.quota as unknown as Record<string, unknown>) : undefined,
+        };
+        return andThen(
+          this.ctx.guardStore('compareAndSet', () => this.store.compareAndSet(key, cur?.version ?? 0, encodeAllocation(next))),
+          (r) => {
+            if (r.ok) this.moveTo(pid, st, next.generation);
+            else if (tries > 1) return this.join(pid, st, custom, tries - 1);
+          },
+        );
+      },
+    );
+  }
+
+  private adopt(pid: string, st: PidState, rec: AllocationRecord): void {
+    st.started = this.clock.monotonic() - Math.max(0, this.clock.now() - rec.startedAt);
+    let quota = this.defaults;
+    if (rec.quota !== undefined) {
+      try {
+        quota = compileQuota(rec.quota, 'stored quota', DEFAULT_RESOLVED, this.ctx);
+      } catch {
+        quota = st.quota; // A quota this tracker cannot compile (a user meter it does not declare): it keeps its own.
+      }
+    }
+    st.quota = quota;
+    this.moveTo(pid, st, rec.generation);
+    if (st.deadline !== undefined) rearm(this.ctx, pid, st);
+  }
+
+  private moveTo(pid: string, st: PidState, generation: number): void {
+    st.generation = generation;
+    st.prefix = generationPrefix(pid, generation);
+    st.plans = undefined;
+  }
+
+  /** Change the pid's allocation record if it still names this generation (release, adjustQuota). */
+  private updateRecord(pid: string, st: PidState, change: (r: AllocationRecord) => AllocationRecord): void | PromiseLike<void> {
+    const key = allocationKey(pid);
+    const go = (tries: number): void | PromiseLike<void> =>
+      andThen(
+        this.ctx.guardStore('getValue', () => this.store.getValue(key)),
+        (cur) => {
+          const rec = decodeAllocation(cur);
+          if (cur === undefined || rec === undefined || rec.released || rec.generation !== st.generation) return;
+          return andThen(
+            this.ctx.guardStore('compareAndSet', () => this.store.compareAndSet(key, cur.version, encodeAllocation(change(rec)))),
+            (r) => (r.ok || tries <= 1 ? undefined : go(tries - 1)),
+          );
+        },
+      );
+    return go(8);
+  }
+
+  /** Run `f` once the pid's allocation record is settled (at once over a synchronous store). */
+  private whenReady<T>(st: PidState, f: () => T | PromiseLike<T>): T | PromiseLike<T> {
+    return st.ready === undefined ? f() : st.ready.then(f);
   }
 
   private read(keys: readonly string[]): readonly CounterState[] | PromiseLike<readonly CounterState[]> {
@@ -476,6 +597,7 @@ export class ResourceTracker {
   }
 
   private usageNow(st: PidState): ResourceUsage | PromiseLike<ResourceUsage> {
+    if (st.ready !== undefined) return st.ready.then(() => this.usageNow(st));
     return andThen(this.read(allKeys(this.ctx, st.prefix)), (states) =>
       usageOf(
         this.ctx,
@@ -499,9 +621,10 @@ export class ResourceTracker {
     if (st === undefined) {
       // Auto-created with the default quota, as the seed does.
       if (this.defaults.rateLimit !== undefined) this.rateLimits?.set(pid, this.defaults.rateLimit);
-      st = this.track(pid, this.defaults);
+      st = this.track(pid, this.defaults, false);
     }
     const s = st;
+    if (s.ready !== undefined) return s.ready.then(() => this.apply(pid, fields, meters));
     observe(this.ctx, pid, s);
     const userMeters = this.ctx.userMeters;
     const n = FIELDS.length + userMeters.length;
