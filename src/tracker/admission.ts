@@ -46,6 +46,9 @@ const KIND_FIELD: Readonly<Record<string, number>> = { call: -1, llm: 0, tool: 1
 const KIND_SLOT: Readonly<Record<string, number>> = { call: 0, llm: 1, tool: 2, agentHop: 3, iteration: 4 };
 /** Fields the pipeline charges on every call (the others only the tracker's own methods record). */
 const PIPELINE_FIELDS = [4, 5, 6, 10];
+const API_CALLS = 7;
+/** Call-count fields whose calls are also API calls: llmCalls, toolCalls. */
+const API_CALL_KINDS = [0, 1];
 
 /** The admission of a call of `kind` on tracked pid `pid`, with the call's estimate by meter. */
 export function admissionOf(
@@ -109,9 +112,12 @@ function counter(
 function plan(ctx: TrackerContext, st: PidState, pid: string, kindField: number): TrackerCounter[] {
   const q = st.quota;
   const out: TrackerCounter[] = [];
-  for (const i of kindField < 0 ? PIPELINE_FIELDS : [kindField, ...PIPELINE_FIELDS]) {
-    out.push(counter(ctx, st, pid, SUFFIX[i] as string, q.caps[i], FIELDS[i]!.meter));
-  }
+  if (kindField >= 0) out.push(counter(ctx, st, pid, SUFFIX[kindField] as string, q.caps[kindField], FIELDS[kindField]!.meter));
+  // Seed 000's api_calls counts calls to paid services: an LLM or tool call is one. The counter follows the call count's
+  // meter, so the pipeline reserves and charges it one per call.
+  if (API_CALL_KINDS.includes(kindField))
+    out.push(counter(ctx, st, pid, SUFFIX[API_CALLS] as string, q.caps[API_CALLS], FIELDS[kindField]!.meter));
+  for (const i of PIPELINE_FIELDS) out.push(counter(ctx, st, pid, SUFFIX[i] as string, q.caps[i], FIELDS[i]!.meter));
   for (const m of ctx.userMeters) out.push(counter(ctx, st, pid, `m:${m}`, q.meterCaps.get(m), m));
   return out;
 }
