@@ -1,5 +1,8 @@
+export type { TrackerAdmission, TrackerCounter } from './admission.js';
 export { ResourceLimitError } from './errors.js';
 export type { TrackerEventListener, TrackerEvents, TrackerUsageEvent, TrackerViolationEvent, TrackerWarningEvent } from './events.js';
+export type { AlternativesContext, HardLimitCheck, ResourceEstimate, SoftLimitWarning } from './limits.js';
+export type { AllocateOptions, ResourceTrackerOptions } from './options.js';
 export {
   COMPLEXITY_MULTIPLIERS,
   DEFAULT_BASELINE,
@@ -11,19 +14,6 @@ export {
   type UsagePrediction,
 } from './prediction.js';
 export { DEFAULT_RESOURCE_QUOTA, type QuotaCap, type ResolvedQuota, type ResourceQuota } from './quota.js';
-export {
-  ResourceTracker,
-  type AllocateOptions,
-  type AlternativesContext,
-  type ComputeSample,
-  type HardLimitCheck,
-  type RemainingBudget,
-  type ResourceEstimate,
-  type ResourceTrackerOptions,
-  type ResourceUsage,
-  type SoftLimitWarning,
-  type SystemUsage,
-  type TrackerAdmission,
-  type TrackerCounter,
-  type UsageInput,
-} from './resource-tracker.js';
+export { ResourceTracker } from './resource-tracker.js';
+export type { ComputeSample, UsageInput } from './usage-input.js';
+export type { RemainingBudget, ResourceUsage, SystemUsage } from './usage.js';
