@@ -43,7 +43,7 @@ export class Accounts {
   createPool(options: PoolOptions, change: BudgetChange = {}): PoolInfo {
     const o = parseInput(poolSchema, options, 'pool');
     const id = validateId(o.id ?? o.name, o.id === undefined ? 'pool.name' : 'pool.id');
-    if (this.reg.pools.has(id) || this.reg.host.getBudget(poolBudgetId(id)) !== undefined)
+    if (this.reg.findPool(id) !== undefined || this.reg.host.getBudget(poolBudgetId(id)) !== undefined)
       throw new InvalidInputError('pool.id', 'is already in use', id);
     if (o.workspace !== undefined) validateId(o.workspace, 'pool.workspace');
     if (o.project !== undefined) validateId(o.project, 'pool.project');
@@ -60,6 +60,7 @@ export class Accounts {
       initialBudget: initial,
       createdAt: this.reg.host.clock.now(),
     });
+    this.reg.touch(poolBudgetId(id));
     return this.getPool(id) as PoolInfo;
   }
 
@@ -102,18 +103,20 @@ export class Accounts {
     if (o.priority !== undefined) p.priority = o.priority;
     if (o.metadata !== undefined) p.metadata = { ...o.metadata };
     if (o.policy !== undefined) p.policy = o.policy;
+    this.reg.touch(poolBudgetId(id));
     return this.getPool(id) as PoolInfo;
   }
 
   /** Delete an empty pool and its budget. Refused while agents draw from it. */
   deletePool(id: string, change: BudgetChange = {}): boolean {
     validateId(id, 'id');
-    if (!this.reg.pools.has(id)) return false;
+    if (this.reg.findPool(id) === undefined) return false;
     const agents = this.reg.poolAgents(id);
     if (agents.length > 0) throw new InvalidInputError('id', `names a pool that still has agents (${agents.join(', ')})`, id);
     this.reg.host.removeBudget(poolBudgetId(id), this.reg.change(change, 'removed', 'pool deleted'));
     this.reg.forget(poolBudgetId(id));
     this.reg.pools.delete(id);
+    this.reg.touchRemoved(poolBudgetId(id));
     return true;
   }
 
@@ -126,7 +129,7 @@ export class Accounts {
   createAgent(options: AgentOptions, change: BudgetChange = {}): AgentInfo {
     const o = parseInput(agentSchema, options, 'agent');
     const id = validateId(o.id, 'agent.id');
-    if (this.reg.agents.has(id) || this.reg.host.getBudget(agentBudgetId(id)) !== undefined)
+    if (this.reg.findAgent(id) !== undefined || this.reg.host.getBudget(agentBudgetId(id)) !== undefined)
       throw new InvalidInputError('agent.id', 'is already in use', id);
     if (o.pool !== undefined) this.reg.pool(o.pool, 'agent.pool');
     if (o.pool !== undefined && o.currency !== undefined) {
@@ -147,6 +150,7 @@ export class Accounts {
       createdAt: this.reg.host.clock.now(),
     });
     if (levels !== undefined) this.reg.levels.set(id, levels);
+    this.reg.touch(agentBudgetId(id));
     return this.getAgent(id) as AgentInfo;
   }
 
@@ -192,17 +196,19 @@ export class Accounts {
     if (o.pool !== undefined) a.pool = o.pool;
     if (o.greediness !== undefined) a.greediness = o.greediness;
     if (o.metadata !== undefined) a.metadata = { ...o.metadata };
+    this.reg.touch(agentBudgetId(id));
     return this.getAgent(id) as AgentInfo;
   }
 
   /** Delete an agent and its budget (its spending stays counted on its pool). */
   deleteAgent(id: string, change: BudgetChange = {}): boolean {
     validateId(id, 'id');
-    if (!this.reg.agents.has(id)) return false;
+    if (this.reg.findAgent(id) === undefined) return false;
     this.reg.host.removeBudget(agentBudgetId(id), this.reg.change(change, 'removed', 'agent deleted'));
     this.reg.forget(agentBudgetId(id));
     this.reg.agents.delete(id);
     this.reg.levels.delete(id);
+    this.reg.touchRemoved(agentBudgetId(id));
     this.onAgentDeleted(id);
     return true;
   }

@@ -8,7 +8,7 @@
  * audit, reviews, service levels and wait mode each live in their own file.
  */
 import type { Decimal } from 'decimal.js';
-import { InvalidInputError, parseDuration, type BudgetAlternative, type MoneyInput, type Scope } from '../core/index.js';
+import { InvalidInputError, isPromiseLike, parseDuration, type BudgetAlternative, type MoneyInput, type Scope } from '../core/index.js';
 import { Accounts } from './accounts.js';
 import type { AlertChannel, BudgetAlert } from './alerts.js';
 import type { AllocationResult, GreedinessAllocation, GreedinessTotals } from './allocation.js';
@@ -19,6 +19,7 @@ import type { BudgetHost, HostBudgetInfo } from './host.js';
 import { Metrics } from './metrics.js';
 import { Monitors } from './monitors.js';
 import type { AgentOptions, CoordinatorBudgetOptions, PoolOptions, PoolPolicy } from './options.js';
+import { Persistence } from './persistence.js';
 import { Policies } from './policies.js';
 import { Registry } from './registry.js';
 import { Reviews, type ReviewFinding } from './review.js';
@@ -89,7 +90,16 @@ export class BudgetCoordinator {
     this.checks = new Checks(this.reg, this.thresholds);
     this.reviews = new Reviews(this.reg, this.metrics);
     this.levels = new AgentServiceLevels(this.reg, this.metrics);
-    this.wait = new WaitMode(this.reg, poll);
+    this.wait = new WaitMode(this.reg, poll, () => this.refresh());
+    if (options.persist !== false) {
+      const every = options.refreshMs === undefined ? 1000 : parseDuration(options.refreshMs, 'options.refreshMs');
+      this.reg.persist = new Persistence(
+        this.reg,
+        every,
+        { loaded: () => this.wait.waits.wake(), agentRemoved: (id) => this.monitors.forget(id) },
+        (p) => this.track(p, 'store'),
+      );
+    }
     host.on('warning', (w) => {
       const sent = this.thresholds.onWarning(w);
       if (sent !== undefined) this.track(sent);
@@ -367,9 +377,43 @@ export class BudgetCoordinator {
     this.reviews.stop();
   }
 
-  /** Resolve once the background work started by events (alerts, monitors) has finished. */
+  /** Resolve once the background work started by events (alerts, monitors, writes to the store) has finished. */
   async idle(): Promise<void> {
+    await this.reg.persist?.flush();
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  // ---- the shared registry (persistence.ts) ---------------------------------------------
+
+  /**
+   * Write this process's pending changes of pools, agents and service levels to the store
+   * and load every change made by other governors over the same store. Unknown ids load
+   * on first use by themselves (at once on a synchronous store such as MemoryStore), and
+   * governed calls reload changes every `refreshMs`; call this at start-up on Redis, before
+   * listing pools or agents, or to see another process's change at once.
+   */
+  async sync(): Promise<void> {
+    // Let writes queued in this turn (this or another governor in the process) land first.
+    await Promise.resolve();
+    await this.reg.persist?.sync();
+  }
+
+  /**
+   * Internal (pipeline hook): reload the shared registry if `refreshMs` has passed since the
+   * last load. Undefined when there is nothing to wait for (always on a synchronous store);
+   * never rejects: a store fault is reported as `store.error` and the call goes on.
+   */
+  refresh(): Promise<void> | undefined {
+    const persist = this.reg.persist;
+    if (persist === undefined) return undefined;
+    let r: void | PromiseLike<void>;
+    try {
+      r = persist.refresh(false);
+    } catch (error) {
+      this.storeError(error);
+      return undefined;
+    }
+    return isPromiseLike(r) ? Promise.resolve(r).then(undefined, (error: unknown) => this.storeError(error)) : undefined;
   }
 
   // ---- service levels (service-levels.ts) -----------------------------------------------
@@ -415,8 +459,27 @@ export class BudgetCoordinator {
     return this.wait.admitWaiting(first, again, maxWaitMs, signal);
   }
 
-  private track(p: Promise<unknown>): void {
-    const t = p.then(undefined, (error: unknown) => this.host.emit('listener.error', { event: 'budgets', error }));
+  /** Internal (pipeline hook): a hold was released; once the store has it back, wake the calls waiting on a budget. */
+  released<T>(done: T | PromiseLike<T>): T | PromiseLike<T> {
+    if (!this.reg.waiting) return done;
+    if (!isPromiseLike(done)) {
+      this.wait.waits.wake();
+      return done;
+    }
+    return Promise.resolve(done).then((v) => {
+      this.wait.waits.wake();
+      return v;
+    });
+  }
+
+  private storeError(error: unknown): void {
+    this.host.emit('store.error', { operation: 'budgets.registry', error, at: this.host.clock.now() });
+  }
+
+  private track(p: Promise<unknown>, kind: 'listener' | 'store' = 'listener'): void {
+    const t = p.then(undefined, (error: unknown) =>
+      kind === 'store' ? this.storeError(error) : this.host.emit('listener.error', { event: 'budgets', error }),
+    );
     this.pending.add(t);
     void t.finally(() => this.pending.delete(t));
   }

@@ -15,6 +15,7 @@ import {
 } from '../core/index.js';
 import type { BudgetHost, HostBudgetInfo, HostBudgetSpec, HostChange } from './host.js';
 import { changeSchema, type BudgetBehaviour, type OnExhausted, type PoolPolicy } from './options.js';
+import type { Persistence } from './persistence.js';
 import type { ServiceLevels } from './service-levels.js';
 import type { AgentInfo, BudgetChange, PoolInfo } from './types.js';
 
@@ -72,8 +73,34 @@ export class Registry {
   readonly extras = new Map<string, Extras>();
   readonly levels = new Map<string, ServiceLevels>();
   private waitBudgets = 0;
+  /** The store's copy of the registry, when shared (see persistence.ts). */
+  persist: Persistence | undefined;
 
   constructor(readonly host: BudgetHost) {}
+
+  /** A pool or agent budget changed here: share it through the store. */
+  touch(budgetId: string): void {
+    if (this.persist !== undefined && this.isCoordinated(budgetId)) this.persist.touch(budgetId);
+  }
+
+  /** Record that a pool or agent went away (no longer coordinated, so `touch` would skip it). */
+  touchRemoved(budgetId: string): void {
+    this.persist?.touch(budgetId);
+  }
+
+  /** The pool, loading the store's registry first if this process does not know the id. */
+  findPool(id: string): PoolRecord | undefined {
+    const p = this.pools.get(id);
+    if (p !== undefined || this.persist === undefined || !this.persist.refreshNow()) return p;
+    return this.pools.get(id);
+  }
+
+  /** The agent, loading the store's registry first if this process does not know the id. */
+  findAgent(id: string): AgentRecord | undefined {
+    const a = this.agents.get(id);
+    if (a !== undefined || this.persist === undefined || !this.persist.refreshNow()) return a;
+    return this.agents.get(id);
+  }
 
   /** True when some budget is in wait mode. */
   get waiting(): boolean {
@@ -82,14 +109,14 @@ export class Registry {
 
   pool(id: unknown, field: string): PoolRecord {
     validateId(id, field);
-    const p = this.pools.get(id as string);
+    const p = this.findPool(id as string);
     if (p === undefined) throw new InvalidInputError(field, 'must name an existing pool', id);
     return p;
   }
 
   agent(id: unknown, field: string): AgentRecord {
     validateId(id, field);
-    const a = this.agents.get(id as string);
+    const a = this.findAgent(id as string);
     if (a === undefined) throw new InvalidInputError(field, 'must name an existing agent', id);
     return a;
   }
@@ -165,10 +192,11 @@ export class Registry {
   /** Set a budget's amount, keeping everything else. */
   resize(id: string, units: bigint, change: HostChange): void {
     this.host.setBudget({ ...specOf(this.budget(id)), amount: unitsToDecimal(units) }, change);
+    this.touch(id);
   }
 
   poolInfo(id: string): PoolInfo | undefined {
-    const p = this.pools.get(id);
+    const p = this.findPool(id);
     if (p === undefined) return undefined;
     const b = this.budget(poolBudgetId(id));
     return {
@@ -189,7 +217,7 @@ export class Registry {
   }
 
   agentInfo(id: string): AgentInfo | undefined {
-    const a = this.agents.get(id);
+    const a = this.findAgent(id);
     if (a === undefined) return undefined;
     const b = this.budget(agentBudgetId(id));
     return {

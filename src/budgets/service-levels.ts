@@ -85,6 +85,7 @@ export class AgentServiceLevels {
   setServiceLevels(agentId: string, levels: ServiceLevels = DEFAULT_SERVICE_LEVELS): void {
     this.reg.agent(agentId, 'agentId');
     this.reg.levels.set(agentId, validateServiceLevels(levels, 'levels'));
+    this.reg.touch(`agent:${agentId}`);
   }
 
   /** The agent's current service level, from the share of its budget left. */

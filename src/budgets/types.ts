@@ -19,6 +19,13 @@ export interface BudgetCoordinatorOptions {
   readonly emergencyCreatesMoney?: boolean | undefined;
   /** How often a waiting call retries when nothing wakes it (default `'1s'`). */
   readonly waitPollMs?: number | string | undefined;
+  /**
+   * Share pools, agents and service levels through the store, so governors over one store
+   * see the same ones (default true). See {@link BudgetCoordinator.sync}.
+   */
+  readonly persist?: boolean | undefined;
+  /** How often a governed call reloads the shared registry when it changed elsewhere (default `'1s'`). */
+  readonly refreshMs?: number | string | undefined;
 }
 
 /** A pool as set. */

@@ -4,8 +4,9 @@
  * resets, instead of failing. The shape follows the rate limiter's wait queues: waiters
  * of one budget go in arrival order, each retry is one atomic reserve, sleeping goes
  * through the injected clock, and a waiter gives up at its deadline or when its signal
- * aborts. A budget change or a settled call wakes the waiters at once; a poll interval
- * covers releases, which raise no event.
+ * aborts. A budget change, a settled call or a released hold in this process wakes the
+ * waiters at once; the poll interval covers what happens elsewhere (another process's
+ * release or top-up over a shared store, a lease that expires).
  */
 import { BudgetExceededError, GovernorError, isPromiseLike, type Clock } from '../core/index.js';
 import type { Registry } from './registry.js';
@@ -108,6 +109,8 @@ export class WaitMode {
   constructor(
     private readonly reg: Registry,
     pollMs: number,
+    /** Run before each retry: loads top-ups made by other processes sharing the store. */
+    private readonly beforeRetry: () => Promise<void> | undefined,
   ) {
     this.waits = new BudgetWaits(reg.host.clock, pollMs);
   }
@@ -130,9 +133,13 @@ export class WaitMode {
     const check = (r: T): T | Promise<T> => {
       if (!waitsOn(r)) return r;
       const deadline = this.reg.host.clock.now() + (maxWaitMs ?? this.reg.extras.get(r.limit)?.maxWaitMs ?? this.reg.host.maxWaitMs);
-      const retry = (): BudgetAttempt<T> | PromiseLike<BudgetAttempt<T>> => {
+      const once = (): BudgetAttempt<T> | PromiseLike<BudgetAttempt<T>> => {
         const x = again();
         return isPromiseLike(x) ? Promise.resolve(x).then(attempt) : attempt(x);
+      };
+      const retry = (): BudgetAttempt<T> | PromiseLike<BudgetAttempt<T>> => {
+        const loading = this.beforeRetry();
+        return loading === undefined ? once() : loading.then(once);
       };
       return this.waits.run(`${r.limit}|${r.scope}`, retry, attempt(r), deadline, signal).catch((e: unknown) => {
         if (e instanceof GovernorError) return e as T;
