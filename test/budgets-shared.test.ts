@@ -3,7 +3,9 @@
 // mode wakes a waiting call as soon as a hold on its budget comes back.
 import { describe, expect, it } from 'vitest';
 import { createGovernor, MemoryStore, type Governor } from 'agent-governor';
+import { RedisStore } from 'agent-governor/redis';
 import { ManualClock } from 'agent-governor/testing';
+import { connectRedis, dropPrefix, freshPrefix } from './redis-helpers.js';
 
 const T0 = Date.parse('2026-11-23T10:00:00Z');
 
@@ -148,5 +150,33 @@ describe('wait mode wakes on a release', () => {
     clock.advance(1000);
     await waiting;
     expect((await a.budgets.getAgentMetrics('w')).used.toFixed()).toBe('1.5');
+  });
+});
+
+describe('the shared registry over Redis (an asynchronous store)', () => {
+  it('a second process loads pools and agents with sync(), and its governed calls load later changes', async () => {
+    const client = await connectRedis();
+    const prefix = freshPrefix('budgets');
+    try {
+      const clock = new ManualClock(T0);
+      const a = createGovernor({ clock, store: new RedisStore({ client, prefix, clock }) });
+      const b = createGovernor({ clock, store: new RedisStore({ client, prefix, clock }) });
+      a.budgets.createPool({ name: 'shared', initialBudget: '5', priority: 5 });
+      a.budgets.createAgent({ id: 'r', initialBudget: '2', priority: 6, pool: 'shared' });
+      await a.budgets.idle();
+      await b.budgets.sync();
+      expect(b.budgets.scopeOf('r')).toEqual({ pool: 'shared', agent: 'r' });
+      await spend(b, 'r', '2');
+      await expect(spend(a, 'r', '1')).rejects.toMatchObject({ code: 'budget_exceeded', limit: 'agent:r' });
+      a.budgets.topUp({ agent: 'r' }, '1');
+      await a.budgets.idle();
+      clock.advance(1000);
+      await spend(b, 'r', '1');
+      expect(b.budgets.getBudget('r').toFixed()).toBe('3');
+      expect((await a.budgets.getPoolMetrics('shared')).used.toFixed()).toBe('3');
+    } finally {
+      await dropPrefix(client, prefix);
+      client.disconnect();
+    }
   });
 });
