@@ -872,7 +872,7 @@ export class Governor implements ReservationOwner {
 
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     // Pools and agents changed by another governor over the same store (gov.budgets) load first.
-    const loading = this.budgets.refresh();
+    const loading = this.budgets.refresh(p.scope);
     if (loading !== undefined) return loading.then(() => this.admitLoaded(p));
     return this.admitLoaded(p);
   }

@@ -88,6 +88,18 @@ describe('pools and agents shared through the store', () => {
     }
   });
 
+  it('a governed call naming an agent this governor does not know loads it first, so it never runs unbudgeted', async () => {
+    const { a, b } = pair();
+    await b.guard({ scope: { agent: 'nobody-yet' } }, () => 'ok');
+    a.budgets.createAgent({ id: 'late', initialBudget: '1', priority: 5 });
+    await a.budgets.idle();
+    // b loaded the registry a moment ago (refreshMs has not passed), but 'late' is new to it.
+    await expect(b.guard({ scope: { agent: 'late' }, estimate: { cost: '2' } }, () => 'ok')).rejects.toMatchObject({
+      code: 'budget_exceeded',
+      limit: 'agent:late',
+    });
+  });
+
   it('persist: false keeps pools and agents to the process', async () => {
     const clock = new ManualClock(T0);
     const store = new MemoryStore({ clock });

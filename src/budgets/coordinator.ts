@@ -399,16 +399,16 @@ export class BudgetCoordinator {
   }
 
   /**
-   * Internal (pipeline hook): reload the shared registry if `refreshMs` has passed since the
-   * last load. Undefined when there is nothing to wait for (always on a synchronous store);
+   * Internal (pipeline hook): reload the shared registry if `scope` names a pool or agent
+   * this process does not know, or `refreshMs` has passed since the last load. Undefined when there is nothing to wait for (always on a synchronous store);
    * never rejects: a store fault is reported as `store.error` and the call goes on.
    */
-  refresh(): Promise<void> | undefined {
+  refresh(scope?: Scope): Promise<void> | undefined {
     const persist = this.reg.persist;
     if (persist === undefined) return undefined;
     let r: void | PromiseLike<void>;
     try {
-      r = persist.refresh(false);
+      r = scope === undefined ? persist.refresh(false) : persist.refreshFor(scope);
     } catch (error) {
       this.storeError(error);
       return undefined;

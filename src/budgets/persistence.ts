@@ -78,6 +78,8 @@ export class Persistence {
   private version = -1;
   private lastRefresh = -Infinity;
   private flushing: Promise<void> | undefined;
+  /** Ids looked for since the last load and not found: not looked for again until the next. */
+  private readonly checked = new Set<string>();
   private scheduled = false;
 
   constructor(
@@ -95,8 +97,12 @@ export class Persistence {
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      const r = this.flush();
-      if (isPromiseLike(r)) this.report(Promise.resolve(r));
+      try {
+        const r = this.flush();
+        if (isPromiseLike(r)) this.report(Promise.resolve(r));
+      } catch (error) {
+        this.report(Promise.reject(error));
+      }
     });
   }
 
@@ -151,7 +157,23 @@ export class Persistence {
     const now = this.reg.host.clock.now();
     if (!force && now - this.lastRefresh < this.refreshMs) return undefined;
     this.lastRefresh = now;
+    this.checked.clear();
     return then(this.reg.host.store.getValue(REGISTRY_KEY), (cur) => this.apply(cur));
+  }
+
+  /**
+   * Before a governed call on `scope`: load at once if it names a pool or agent this process
+   * does not know and has not looked for since the last load (so a call never runs without
+   * a budget another process created), else every `refreshMs`.
+   */
+  refreshFor(scope: { readonly pool?: string | undefined; readonly agent?: string | undefined }): Awaitable<void> {
+    const pool = scope.pool !== undefined && !this.reg.pools.has(scope.pool) ? `pool:${scope.pool}` : undefined;
+    const agent = scope.agent !== undefined && !this.reg.agents.has(scope.agent) ? `agent:${scope.agent}` : undefined;
+    if ((pool === undefined || this.checked.has(pool)) && (agent === undefined || this.checked.has(agent))) return this.refresh(false);
+    const r = this.refresh(true);
+    if (pool !== undefined) this.checked.add(pool);
+    if (agent !== undefined) this.checked.add(agent);
+    return r;
   }
 
   /** Load the store's registry now if the store answers synchronously; true when it did. */
@@ -226,8 +248,8 @@ export class Persistence {
   /** Make the registry match the document, leaving alone what changed here and is not written yet. */
   private apply(cur: VersionedValue | undefined): void {
     if (cur === undefined || cur.version === this.version) return;
-    this.version = cur.version;
     const doc = parse(cur);
+    const failed: unknown[] = [];
     let changed = false;
     const present = new Set<string>();
     for (const [id, d] of Object.entries(doc.pools)) {
@@ -236,9 +258,13 @@ export class Persistence {
       if (this.dirty.has(key)) continue;
       const json = JSON.stringify(d);
       if (this.seen.get(key) === json) continue;
-      this.seen.set(key, json);
-      this.loadPool(id, d);
-      changed = true;
+      try {
+        this.loadPool(id, d);
+        this.seen.set(key, json);
+        changed = true;
+      } catch (error) {
+        failed.push(error);
+      }
     }
     for (const [id, d] of Object.entries(doc.agents)) {
       const key = `agent:${id}`;
@@ -246,9 +272,13 @@ export class Persistence {
       if (this.dirty.has(key)) continue;
       const json = JSON.stringify(d);
       if (this.seen.get(key) === json) continue;
-      this.seen.set(key, json);
-      this.loadAgent(id, d);
-      changed = true;
+      try {
+        this.loadAgent(id, d);
+        this.seen.set(key, json);
+        changed = true;
+      } catch (error) {
+        failed.push(error);
+      }
     }
     // Deleted elsewhere: agents first, so no agent is left pointing at a removed pool.
     for (const key of [...this.seen.keys()].sort((a, b) => (a < b ? -1 : 1))) {
@@ -265,6 +295,9 @@ export class Persistence {
       }
       changed = true;
     }
+    // A record this governor cannot set (another currency, say) is reported and tried again at the next load.
+    if (failed.length === 0) this.version = cur.version;
+    for (const error of failed) this.report(Promise.reject(error));
     if (changed) this.hooks.loaded();
   }
 
