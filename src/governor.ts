@@ -319,7 +319,12 @@ const optionsSchema = z
     // Validated by the budget coordinator, which names the field.
     alertChannels: z.array(z.unknown()).optional(),
     coordinator: z
-      .object({ emergencyCreatesMoney: z.boolean().optional(), waitPollMs: z.union([z.number(), z.string()]).optional() })
+      .object({
+        emergencyCreatesMoney: z.boolean().optional(),
+        waitPollMs: z.union([z.number(), z.string()]).optional(),
+        persist: z.boolean().optional(),
+        refreshMs: z.union([z.number(), z.string()]).optional(),
+      })
       .strict()
       .optional(),
     // Validated by the tracker, which names the field (options.tracker.warnAt ...).
@@ -877,6 +882,13 @@ export class Governor implements ReservationOwner {
   }
 
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
+    // Pools and agents changed by another governor over the same store (gov.budgets) load first.
+    const loading = this.budgets.refresh(p.scope);
+    if (loading !== undefined) return loading.then(() => this.admitLoaded(p));
+    return this.admitLoaded(p);
+  }
+
+  private admitLoaded(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     const first = this.admitOnce(p);
     // A budget in wait mode (`onExhausted: 'wait'`) pauses a call it refuses until it fits again.
     return this.budgets.waiting ? this.budgets.admitWaiting(first, () => this.admitOnce(p), p.maxWaitMs, p.signal) : first;
@@ -1193,7 +1205,8 @@ export class Governor implements ReservationOwner {
     let found: boolean | PromiseLike<boolean> = this.clock.now() < r.expiresAt;
     if (a.holds) {
       try {
-        found = this.store.release(r.id);
+        // A call waiting on a budget (gov.budgets wait mode) may fit once the hold is back.
+        found = this.budgets.released(this.store.release(r.id));
       } catch (e) {
         this.storeFailure('release', e);
       }
@@ -1303,6 +1316,12 @@ export class Governor implements ReservationOwner {
       setBudget: (spec, change) => this.setBudget(spec, change),
       removeBudget: (id, change) => budget(this.getLimit(id)) !== undefined && this.removeLimit(id, change),
       getBudget: (id) => budget(this.getLimit(id)),
+      loadBudget: (spec) => {
+        const l = this.compile(budgetToLimit(spec, 'budget'), 'budget');
+        this.registry.set(l);
+        return info(l);
+      },
+      unloadBudget: (id) => this.registry.remove(id) !== undefined,
       status: async (scope) => (await this.getStatus(scope)).filter((s) => s.meter === 'cost'),
       queryLedger: (query) => this.queryLedger(query),
       on: (event, listener) => this.events.on(event, listener as (payload: GovernorEvents[typeof event]) => unknown),

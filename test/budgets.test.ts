@@ -197,6 +197,25 @@ describe('the hierarchy: workspace > project > pool > agent', () => {
   });
 });
 
+describe('execution budgets, the fifth level', () => {
+  it('caps each run of an agent on its own, and a charge counts on workspace, project, pool, agent and run', async () => {
+    const { gov } = setup();
+    const b = gov.budgets;
+    b.setBudget({ id: 'ws', scope: { workspace: 'acme' }, amount: '100' });
+    b.setBudget({ id: 'proj', scope: { workspace: 'acme', project: 'search' }, amount: '50' });
+    b.createPool({ name: 'crawl', workspace: 'acme', project: 'search', initialBudget: '20', priority: 5 });
+    b.createAgent({ id: 'f', initialBudget: '10', priority: 5, pool: 'crawl' });
+    b.setBudget({ id: 'per-run', scope: { agent: 'f', execution: '*' }, amount: '3' });
+    const run = (execution: string, cost: string): Promise<unknown> =>
+      gov.guard({ scope: { ...b.scopeOf('f'), execution }, estimate: { cost } }, () => 'ok');
+    await run('r1', '2');
+    await expect(run('r1', '2')).rejects.toMatchObject({ code: 'budget_exceeded', limit: 'per-run', available: '1' });
+    await run('r2', '3');
+    const used = Object.fromEntries((await gov.getStatus({ ...b.scopeOf('f'), execution: 'r1' })).map((s) => [s.limit, s.used.toFixed()]));
+    expect(used).toEqual({ ws: '5', proj: '5', 'pool:crawl': '5', 'agent:f': '5', 'per-run': '2' });
+  });
+});
+
 describe('emergency allocation (seed 001)', () => {
   async function team(): Promise<Governor> {
     const { gov } = setup();

@@ -104,6 +104,7 @@ export interface HostEmitEvents {
   'budget.alert': BudgetAlert;
   'budget.review': BudgetReviewEvent;
   'listener.error': { readonly event: string; readonly error: unknown };
+  'store.error': { readonly operation: string; readonly error: unknown; readonly at: number };
 }
 
 /** The engine as the coordinator sees it. */
@@ -118,6 +119,10 @@ export interface BudgetHost {
   setBudget(spec: HostBudgetSpec, change: HostChange): HostBudgetInfo;
   /** Remove a budget through the audit path; true when it existed. */
   removeBudget(id: string, change: HostChange): boolean;
+  /** Set or replace (by id) a money budget loaded from the store: audited where it was changed, so not again here. */
+  loadBudget(spec: HostBudgetSpec): HostBudgetInfo;
+  /** Remove a budget deleted elsewhere, without an audit record; true when it existed. */
+  unloadBudget(id: string): boolean;
   /** The budget (any `cost` limit) with this id. */
   getBudget(id: string): HostBudgetInfo | undefined;
   /** Where every money budget that applies to calls on `scope` stands now. */

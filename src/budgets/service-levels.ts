@@ -3,7 +3,9 @@
  * budget it has left, so agent code can switch to a cheaper model before it runs dry.
  */
 import { Decimal } from 'decimal.js';
-import { InvalidInputError } from '../core/index.js';
+import { InvalidInputError, type Scope } from '../core/index.js';
+import type { Metrics } from './metrics.js';
+import type { Registry } from './registry.js';
 
 /** One service level: in force while at least `minPercentage` % of the budget is left. */
 export interface ServiceLevelConfig {
@@ -67,4 +69,42 @@ export function determineServiceLevel(levels: ServiceLevels, remaining: Decimal,
   }
   const e = levels.emergency;
   return { name: 'emergency', features: e?.features ?? [], minPercentage: e?.minPercentage ?? 0, remainingPercent };
+}
+
+/** Agents' service levels and the pipeline hook that hands the current one to a guarded call. */
+export class AgentServiceLevels {
+  /** Calls already given their level (a retried admission keeps it). */
+  private readonly attached = new WeakSet<object>();
+
+  constructor(
+    private readonly reg: Registry,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Configure an agent's service levels (default: the seed's full / standard / minimal / emergency). */
+  setServiceLevels(agentId: string, levels: ServiceLevels = DEFAULT_SERVICE_LEVELS): void {
+    this.reg.agent(agentId, 'agentId');
+    this.reg.levels.set(agentId, validateServiceLevels(levels, 'levels'));
+    this.reg.touch(`agent:${agentId}`);
+  }
+
+  /** The agent's current service level, from the share of its budget left. */
+  async getServiceLevel(agentId: string): Promise<ServiceLevel> {
+    const m = await this.metrics.getAgentMetrics(agentId);
+    return determineServiceLevel(this.reg.levels.get(agentId) ?? DEFAULT_SERVICE_LEVELS, m.remaining, m.initial);
+  }
+
+  /** Internal (pipeline hook): set `ctx.serviceLevel` on an admitted call of an agent with service levels. */
+  attachServiceLevel(r: { readonly scope: Scope; serviceLevel: ServiceLevel | undefined }): Promise<void> | undefined {
+    if (this.reg.levels.size === 0) return undefined;
+    const agent = r.scope.agent;
+    if (agent === undefined || !this.reg.levels.has(agent) || this.attached.has(r)) return undefined;
+    this.attached.add(r);
+    return this.getServiceLevel(agent).then(
+      (level) => {
+        r.serviceLevel = level;
+      },
+      (error: unknown) => this.reg.host.emit('listener.error', { event: 'serviceLevel', error }),
+    );
+  }
 }

@@ -4,10 +4,12 @@
  * resets, instead of failing. The shape follows the rate limiter's wait queues: waiters
  * of one budget go in arrival order, each retry is one atomic reserve, sleeping goes
  * through the injected clock, and a waiter gives up at its deadline or when its signal
- * aborts. A budget change or a settled call wakes the waiters at once; a poll interval
- * covers releases, which raise no event.
+ * aborts. A budget change, a settled call or a released hold in this process wakes the
+ * waiters at once; the poll interval covers what happens elsewhere (another process's
+ * release or top-up over a shared store, a lease that expires).
  */
-import type { Clock } from '../core/index.js';
+import { BudgetExceededError, GovernorError, isPromiseLike, type Clock } from '../core/index.js';
+import type { Registry } from './registry.js';
 
 /** What one admission attempt gave: a result, or a refusal with the time its period resets (if known). */
 export type BudgetAttempt<T> =
@@ -97,5 +99,53 @@ export class BudgetWaits {
       else void turn.then(finish);
       this.clock.sleep(Math.max(0, ms), stop.signal).then(finish, () => undefined);
     });
+  }
+}
+
+/** The pipeline's side of wait mode: which refusals wait, for how long, and on what. */
+export class WaitMode {
+  readonly waits: BudgetWaits;
+
+  constructor(
+    private readonly reg: Registry,
+    pollMs: number,
+    /** Run before each retry: loads top-ups made by other processes sharing the store. */
+    private readonly beforeRetry: () => Promise<void> | undefined,
+  ) {
+    this.waits = new BudgetWaits(reg.host.clock, pollMs);
+  }
+
+  /**
+   * Internal (pipeline hook): when `first` is a refusal by a budget in wait mode, wait for
+   * a top-up, a settle or the period's reset and admit again with `again`, until the
+   * deadline; then return the last refusal. Anything else passes through unchanged.
+   */
+  admitWaiting<T>(
+    first: T | PromiseLike<T>,
+    again: () => T | PromiseLike<T>,
+    maxWaitMs: number | undefined,
+    signal: AbortSignal | undefined,
+  ): T | Promise<T> {
+    const waitsOn = (x: unknown): x is BudgetExceededError =>
+      x instanceof BudgetExceededError && this.reg.extras.get(x.limit)?.onExhausted === 'wait';
+    const attempt = (x: T): BudgetAttempt<T> =>
+      waitsOn(x) ? { ok: false, retryAfterMs: x.retryAfterMs, error: x } : { ok: true, value: x };
+    const check = (r: T): T | Promise<T> => {
+      if (!waitsOn(r)) return r;
+      const deadline = this.reg.host.clock.now() + (maxWaitMs ?? this.reg.extras.get(r.limit)?.maxWaitMs ?? this.reg.host.maxWaitMs);
+      const once = (): BudgetAttempt<T> | PromiseLike<BudgetAttempt<T>> => {
+        const x = again();
+        return isPromiseLike(x) ? Promise.resolve(x).then(attempt) : attempt(x);
+      };
+      const retry = (): BudgetAttempt<T> | PromiseLike<BudgetAttempt<T>> => {
+        const loading = this.beforeRetry();
+        return loading === undefined ? once() : loading.then(once);
+      };
+      return this.waits.run(`${r.limit}|${r.scope}`, retry, attempt(r), deadline, signal).catch((e: unknown) => {
+        if (e instanceof GovernorError) return e as T;
+        throw e;
+      });
+    };
+    return isPromiseLike(first) ? Promise.resolve(first).then(check) : check(first);
   }
 }
