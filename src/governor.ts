@@ -33,6 +33,7 @@ import {
   type RefusalDetails,
   type Scope,
 } from './core/index.js';
+import { Analytics } from './analytics/index.js';
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
 import { PriceTable, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
@@ -287,6 +288,8 @@ export class Governor implements ReservationOwner {
   readonly limiter: RateLimiter;
   /** Circuit breakers by key (seed 000), with their state in the store; a request naming a `breaker` is checked against it first. */
   readonly breakers: BreakerRegistry;
+  /** Reports over the ledger (seeds 003 and 004); fed every ledger entry the governor writes, for its rollups. */
+  readonly analytics: Analytics;
   private readonly events: TypedEvents<GovernorEvents>;
   private readonly registry = new LimitRegistry();
   private readonly leaseMs: number;
@@ -330,6 +333,14 @@ export class Governor implements ReservationOwner {
       onEvent: (event, payload) => this.events.emit(event, payload),
     });
     this.idPrefix = `${PROCESS_PREFIX}-`;
+    this.analytics = new Analytics({
+      store: this.store,
+      clock: this.clock,
+      currency: this.currency,
+      pricing: this.prices,
+      budgets: () => this.listLimits(),
+      onError: (error) => this.events.emit('store.error', { operation: 'analytics', error, at: this.clock.now() }),
+    });
     // Compile everything before setting anything, so a bad entry leaves no half-configured governor.
     const compiled = [
       ...(o.budgets ?? []).map((b, i) => this.compile(budgetToLimit(b, `options.budgets[${i}]`), `options.budgets[${i}]`)),
@@ -987,6 +998,7 @@ export class Governor implements ReservationOwner {
         if (this.thresholds(c, a.periods[i], counters[j]!.amount, res.used[j] as bigint, at)) exceeded = true;
       }
       const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
+      if (this.keeps(status)) this.analytics.record(entry);
       if (this.events.has('usage')) {
         this.events.emit('usage', {
           reservationId: r.id,
@@ -1194,6 +1206,7 @@ export class Governor implements ReservationOwner {
 
   /** Append a ledger entry without waiting; a store fault is reported as `store.error`, never thrown. */
   private appendLedger(entry: LedgerEntry): void {
+    this.analytics.record(entry);
     const fault = (e: unknown): void => this.events.emit('store.error', { operation: 'appendLedger', error: e, at: this.clock.now() });
     try {
       const r = this.store.appendLedger([entry]);

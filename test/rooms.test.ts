@@ -15,6 +15,7 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   ratelimit: { rooms: ['core', 'storage'], packages: ['zod', 'p-queue'] },
   breakers: { rooms: ['core', 'storage'], packages: ['zod'] },
   testing: { rooms: ['core', 'storage'], packages: ['node:assert/strict'] },
+  analytics: { rooms: ['core', 'storage'], packages: ['zod'] },
 };
 
 function files(dir: string): string[] {
