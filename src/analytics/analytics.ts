@@ -333,7 +333,8 @@ export class Analytics {
 
   private async foldRange(out: Cell[], scope: Scope, from: number, to: number): Promise<void> {
     const folder = new Folder(this.foldConfig, ['h']);
-    for await (const e of this.scan(scope, from, to)) folder.fold(e);
+    const warmUp = Math.max(this.o.redundantWindowMs, this.o.throttleGapMs);
+    for await (const e of this.scan(scope, from - warmUp, to)) folder.fold(e, e.at >= from);
     out.push(...folder.cells.values());
   }
 

@@ -348,8 +348,9 @@ export async function recommendationReport(ctx: ReportContext, w: Window): Promi
   const sorted = out
     .sort((a, b) => RANK[a.priority] - RANK[b.priority] || (a.sort > b.sort ? -1 : a.sort < b.sort ? 1 : a.title.localeCompare(b.title)))
     .map(({ sort: _s, ...r }) => r as Recommendation);
-  return Object.assign(sorted, {
-    toCSV: () =>
+  // Not enumerable: the list stays a plain array to JSON and to deep equality.
+  return Object.defineProperty(sorted, 'toCSV', {
+    value: () =>
       toCSV(
         sorted.map((r) => ({
           type: r.type,
@@ -360,5 +361,5 @@ export async function recommendationReport(ctx: ReportContext, w: Window): Promi
           impact: r.impact,
         })),
       ),
-  });
+  }) as RecommendationList;
 }

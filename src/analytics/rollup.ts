@@ -116,10 +116,14 @@ export class Folder {
     this.cells.clear();
   }
 
-  /** Fold one entry: `call` and `outcome` entries count, other kinds are ignored. */
-  fold(e: LedgerEntry): void {
+  /**
+   * Fold one entry: `call` and `outcome` entries count, other kinds are ignored. With
+   * `keep` false the entry only warms the cross-entry state (a raw scan reads the span
+   * before its window so redundancy and throttle runs are judged as the live fold judged them).
+   */
+  fold(e: LedgerEntry, keep = true): void {
     const d = this.delta(e);
-    if (d === undefined) return;
+    if (d === undefined || !keep) return;
     const scope = rollupScopeKey(e.scope);
     const provider = e.provider ?? '';
     const model = e.model ?? '';
@@ -215,12 +219,14 @@ export class Folder {
     this.splitRest(f, cost - tokenCost);
     const fp = data?.fingerprint;
     if (typeof fp === 'string' && e.status === 'ok') {
-      const last = this.fingerprints.get(fp);
+      // Per scope (without the execution): the same request from another agent is not this agent's waste.
+      const key = `${rollupScopeKey(e.scope)}|${fp}`;
+      const last = this.fingerprints.get(key);
       if (last !== undefined && e.at - last <= c.redundantWindowMs) {
         add(f, 'redundant', 1n);
         add(f, 'redundantCost', cost);
       }
-      this.fingerprints.set(fp, e.at);
+      this.fingerprints.set(key, e.at);
       if (this.fingerprints.size > 100_000) this.sweepFingerprints(e.at);
     }
     return f;
