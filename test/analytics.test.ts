@@ -622,12 +622,12 @@ describe('waste detection (seed 003 §8.1)', () => {
     const month = calls(MONTH_FROM, TO);
     const failed = month.filter((e) => e.status === 'error');
     expect(r.failedExecutionCosts).toEqual({ calls: failed.length, wasteCost: sum(failed).toFixed() });
-    // Redundant: a successful call whose fingerprint succeeded within the hour before (ledger order, from the start of the ledger for the backfill).
+    // Redundant: a successful call whose fingerprint succeeded for the same agent within the hour before.
     const lastOk = new Map<string, number>();
     const redundant: LedgerEntry[] = [];
     for (const e of ENTRIES) {
       if (e.kind !== 'call' || e.status !== 'ok' || typeof e.data?.fingerprint !== 'string') continue;
-      const fp = e.data.fingerprint;
+      const fp = `${e.scope.agent}|${e.data.fingerprint}`;
       const last = lastOk.get(fp);
       if (last !== undefined && e.at - last <= 3_600_000 && e.at >= MONTH_FROM) redundant.push(e);
       lastOk.set(fp, e.at);
