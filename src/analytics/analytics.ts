@@ -40,19 +40,8 @@ import {
 import { efficiencyReport, type EfficiencyQuery, type EfficiencyReport } from './reports-efficiency.js';
 import { forecastReport, type ForecastQuery, type ForecastReport } from './reports-forecast.js';
 import { recommendationReport, wasteReport, type RecommendationList, type WasteReport } from './reports-waste.js';
-import {
-  DAY_MS,
-  decodeFields,
-  decompose,
-  dimKey,
-  encodeFields,
-  Folder,
-  mergeFields,
-  parseDim,
-  type Cell,
-  type FoldConfig,
-  type Fields,
-} from './rollup.js';
+import { Folder } from './fold.js';
+import { DAY_MS, decodeFields, decompose, encodeFields, mergeFields, parseDim, type Cell, type FoldConfig, type Fields } from './rollup.js';
 import { cellScope } from './view.js';
 
 const NO_PRICES: AnalyticsPricing = { cost: () => undefined };
@@ -335,7 +324,7 @@ export class Analytics {
     const folder = new Folder(this.foldConfig, ['h']);
     const warmUp = Math.max(this.o.redundantWindowMs, this.o.throttleGapMs);
     for await (const e of this.scan(scope, from - warmUp, to)) folder.fold(e, e.at >= from);
-    out.push(...folder.cells.values());
+    out.push(...folder.output());
   }
 
   private async flushNow(): Promise<void> {
@@ -345,8 +334,9 @@ export class Analytics {
     this.live.reset();
     for (const e of batch) this.live.fold(e);
     const newDims = new Map<number, Set<string>>();
-    for (const cell of this.live.cells.values()) {
-      const dim = dimKey(cell.scope, cell.provider, cell.model, cell.name);
+    const dims = this.live.dimKeys();
+    for (const [i, cell] of this.live.output().entries()) {
+      const dim = dims[i] as string;
       await this.merge(`${this.o.keyPrefix}${cell.grain}:${cell.start}:${dim}`, cell.f);
       if (cell.grain === 'd') {
         let s = newDims.get(cell.start);

@@ -5,7 +5,8 @@ import { Decimal } from 'decimal.js';
 import { periodAt, unitsToDecimal, type Scope } from '../core/index.js';
 import type { ReportContext } from './analytics.js';
 import type { Window } from './options.js';
-import { DAY_MS, Folder, g, RESOURCES, type Cell, type Fields } from './rollup.js';
+import { Folder } from './fold.js';
+import { DAY_MS, g, RESOURCES, type Cell, type Fields } from './rollup.js';
 import { cellScope, daily, dayOf, groupBy, iso, isoDay, money, moneyPer, round6, tokenCount, total, usage, toCSV } from './view.js';
 
 /** One model's share of a period (seed 004 `by_model`). */
@@ -165,7 +166,7 @@ export async function executionCostReport(ctx: ReportContext, executionId: strin
   const entries = await ctx.entries({ execution: executionId }, undefined, undefined);
   const folder = new Folder(foldConfigOf(ctx), ['d']);
   for (const e of entries) folder.fold(e);
-  const t = total([...folder.cells.values()]);
+  const t = total(folder.output());
   const byType: Record<string, { cost: string; usage: string }> = {};
   for (const r of byResource(t)) byType[r.resourceType] = { cost: r.cost, usage: r.usage };
   const calls = entries.filter((e) => e.kind === 'call');

@@ -18,10 +18,18 @@ const LOG_GAMMA = Math.log(GAMMA);
 /** Values below this (ms) fall in the zero bucket. */
 const SKETCH_MIN = 1e-3;
 
-/** The sketch bucket of a latency in ms (`'z'` for ~0), as DDSketch indexes them. */
+/** The zero bucket's number in {@link sketchBucket}. */
+export const ZERO_BUCKET = -1_000_000;
+
+/** The sketch bucket of a latency in ms as a number ({@link ZERO_BUCKET} for ~0), as DDSketch indexes them. */
+export function sketchBucket(ms: number): number {
+  return ms >= SKETCH_MIN ? Math.ceil(Math.log(ms) / LOG_GAMMA) : ZERO_BUCKET;
+}
+
+/** The sketch bucket of a latency in ms as its field suffix (`'z'` for ~0). */
 export function sketchIndex(ms: number): string {
-  if (!(ms >= SKETCH_MIN)) return 'z';
-  return String(Math.ceil(Math.log(ms) / LOG_GAMMA));
+  const b = sketchBucket(ms);
+  return b === ZERO_BUCKET ? 'z' : String(b);
 }
 
 /** The value a sketch bucket stands for: within {@link SKETCH_ACCURACY} of every value in it. */
