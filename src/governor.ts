@@ -33,7 +33,7 @@ import {
   type RefusalDetails,
   type Scope,
 } from './core/index.js';
-import { Analytics } from './analytics/index.js';
+import { Analytics, type AnalyticsOptions } from './analytics/index.js';
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
 import { PriceTable, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
@@ -103,6 +103,8 @@ export interface GovernorOptions {
    * when the ledger is not read.
    */
   ledger?: 'all' | 'failures' | 'none';
+  /** Options of `gov.analytics` (e.g. `{ rollups: false }` to keep no rollups and scan the ledger per report). */
+  analytics?: Omit<AnalyticsOptions, 'store' | 'clock' | 'currency' | 'budgets' | 'onError'>;
   /** What a rate-limited call does by default: `'throw'` (default) or `'wait'` until it fits. */
   onRateLimit?: 'throw' | 'wait';
   /** The longest a call waits in `'wait'` mode before the refusal is thrown (default `'1m'`). */
@@ -257,6 +259,7 @@ const optionsSchema = z
       .optional(),
     onRateLimit: z.enum(['throw', 'wait']).optional(),
     ledger: z.enum(['all', 'failures', 'none']).optional(),
+    analytics: z.record(z.string(), z.unknown()).optional(),
     maxWaitMs: z.union([z.number(), z.string()]).optional(),
     // Validated by the breaker registry, which names the field (options.breakers.failureThreshold ...).
     breakers: z.unknown().optional(),
@@ -334,10 +337,11 @@ export class Governor implements ReservationOwner {
     });
     this.idPrefix = `${PROCESS_PREFIX}-`;
     this.analytics = new Analytics({
+      pricing: this.prices,
+      ...(o.analytics as Omit<AnalyticsOptions, 'store'>),
       store: this.store,
       clock: this.clock,
       currency: this.currency,
-      pricing: this.prices,
       budgets: () => this.listLimits(),
       onError: (error) => this.events.emit('store.error', { operation: 'analytics', error, at: this.clock.now() }),
     });
