@@ -80,6 +80,11 @@ describe('gov.analytics', () => {
       [90, 'projected', '2026-11-23'],
       [100, 'projected', '2026-11-25'],
     ]);
+    // A horizon shorter than the budget's period still walks to the period's end.
+    const short = await gov.analytics.getForecast({ scope: { workspace: 'w' }, horizonDays: 2 });
+    expect(short.meters.cost!.daily).toHaveLength(2);
+    expect(short.budgetAlerts[0]!.crossings[3]!.date).toBe('2026-11-25');
+    expect(short.budgetAlerts[0]!.projectedAtPeriodEnd).toBeCloseTo(8 + 0.4 * 10, 9);
   });
 });
 

@@ -59,7 +59,7 @@ export interface MeterForecast {
 /** Where a budget's projected usage crosses one of its thresholds. */
 export interface ThresholdCrossing {
   readonly threshold: number;
-  /** `crossed` already, `projected` on `date`, or `not_projected` within the budget's current period and the horizon. */
+  /** `crossed` already, `projected` on `date`, or `not_projected` within the budget's current period. */
   readonly status: 'crossed' | 'projected' | 'not_projected';
   /** The day the point forecast crosses it. */
   readonly date: string | null;
@@ -211,17 +211,21 @@ export async function forecastReport(ctx: ReportContext, q: ForecastQuery): Prom
     const meter = BUDGET_METERS[b.meter];
     if (meter === undefined || b.windowMs !== undefined || b.period === 'total') continue;
     if (!scopeMatches(b.scope, scope) || scopeKey(instantiatePattern(b.scope, scope)) !== scopeKey(scope)) continue;
-    const fc =
-      out[meter] ??
-      forecastSeries(
-        meter,
-        series.map((s) => s.day),
-        series.map((s) => value(meter, s.f)),
-        today,
-        horizon,
-        confidence,
-      );
     const period = periodAt(ctx.now, b.period, 'UTC');
+    // Walk to the end of the budget's period even when it lies beyond the report's horizon.
+    const need = Math.ceil((period.endMs - today) / DAY_MS);
+    const known = out[meter];
+    const fc =
+      known !== undefined && need <= horizon
+        ? known
+        : forecastSeries(
+            meter,
+            series.map((s) => s.day),
+            series.map((s) => value(meter, s.f)),
+            today,
+            need,
+            confidence,
+          );
     const used = value(meter, total(await ctx.cells(scope, period.startMs, ctx.now + 1)));
     const max = Number(b.max);
     let cum = used;
