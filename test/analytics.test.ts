@@ -118,6 +118,20 @@ describe('rollups and the raw ledger agree', () => {
     expect(json(await live.getWaste())).toEqual(json(await S.rollup.getWaste()));
   });
 
+  it('empties hourly cells past the retention and reads those hours from the ledger', async () => {
+    const { rollup, raw, store } = setup({ hourlyRetention: '2d' });
+    await rollup.backfill();
+    const old = Date.UTC(2026, 8, 10);
+    const [dim] = JSON.parse((await store.getValue(`an:i:${old}`))!.value) as string[];
+    const hours = await Promise.all(Array.from({ length: 24 }, (_, h) => store.getValue(`an:h:${old + h * 3_600_000}:${dim}`)));
+    expect(hours.filter((v) => v !== undefined).every((v) => v!.value === '')).toBe(true);
+    expect(hours.some((v) => v !== undefined)).toBe(true);
+    expect((await store.getValue(`an:d:${old}:${dim}`))!.value).not.toBe('');
+    const q = { period: { from: Date.UTC(2026, 8, 10, 5, 30), to: Date.UTC(2026, 9, 30, 9, 15) } };
+    expect(json(await rollup.getCosts(q))).toEqual(json(await raw.getCosts(q)));
+    expect(json(await rollup.getApiCallAnalytics(q))).toEqual(json(await raw.getApiCallAnalytics(q)));
+  });
+
   it('merges the rollups of two processes sharing a store', async () => {
     const clock = new ManualClock(FIXTURE_NOW);
     const store = new MemoryStore({ clock, maxLedgerEntries: 50_000 });

@@ -41,7 +41,18 @@ import { efficiencyReport, type EfficiencyQuery, type EfficiencyReport } from '.
 import { forecastReport, type ForecastQuery, type ForecastReport } from './reports-forecast.js';
 import { recommendationReport, wasteReport, type RecommendationList, type WasteReport } from './reports-waste.js';
 import { Folder } from './fold.js';
-import { DAY_MS, decodeFields, decompose, encodeFields, mergeFields, parseDim, type Cell, type FoldConfig, type Fields } from './rollup.js';
+import {
+  DAY_MS,
+  HOUR_MS,
+  decodeFields,
+  decompose,
+  encodeFields,
+  mergeFields,
+  parseDim,
+  type Cell,
+  type FoldConfig,
+  type Fields,
+} from './rollup.js';
 import { cellScope } from './view.js';
 
 const NO_PRICES: AnalyticsPricing = { cost: () => undefined };
@@ -316,7 +327,12 @@ export class Analytics {
       }
     };
     for (const d of parts.days) await read('d', d);
-    for (const h of parts.hours) await read('h', h);
+    // Hours past the retention were emptied: the ledger answers for them.
+    const kept = this.hourCutoff();
+    for (const h of parts.hours) {
+      if (h >= kept) await read('h', h);
+      else await this.foldRange(out, scope, h, Math.min(h + HOUR_MS, to));
+    }
     return out;
   }
 
@@ -346,6 +362,39 @@ export class Analytics {
     }
     for (const [day, dims] of newDims) await this.index(day, dims);
     this.live.reset();
+    await this.pruneHours();
+  }
+
+  /** The first hour whose cell is still kept. */
+  private hourCutoff(): number {
+    return Math.floor((this.clock.now() - this.o.hourlyRetentionMs) / DAY_MS) * DAY_MS;
+  }
+
+  /** Empty the hourly cells of the days that left the retention, once per day that leaves. */
+  private async pruneHours(): Promise<void> {
+    const cutoff = this.hourCutoff();
+    const markKey = `${this.o.keyPrefix}pruned`;
+    const mark = await this.store.getValue(markKey);
+    let day = mark === undefined ? undefined : Number(mark.value);
+    if (day !== undefined && day >= cutoff) return;
+    if (day === undefined) {
+      // First run: start from the oldest indexed day rather than the epoch.
+      const first = await this.store.getValue(`${this.o.keyPrefix}first`);
+      day = first === undefined ? cutoff : Number(first.value);
+    }
+    for (; day < cutoff; day += DAY_MS) {
+      const index = await this.store.getValue(`${this.o.keyPrefix}i:${day}`);
+      if (index === undefined) continue;
+      for (const dim of JSON.parse(index.value) as string[]) {
+        for (let h = day; h < day + DAY_MS; h += HOUR_MS) {
+          const key = `${this.o.keyPrefix}h:${h}:${dim}`;
+          const cur = await this.store.getValue(key);
+          if (cur !== undefined && cur.value !== '') await this.store.compareAndSet(key, cur.version, '');
+        }
+      }
+    }
+    // Losing this race only repeats work: emptying an empty cell changes nothing.
+    await this.store.compareAndSet(markKey, mark?.version ?? 0, String(cutoff));
   }
 
   /** Add `f` into the stored cell at `key` by compare-and-set, so processes sharing a store never lose each other's counts. */
@@ -360,6 +409,10 @@ export class Analytics {
   }
 
   private async index(day: number, dims: Set<string>): Promise<void> {
+    const first = await this.store.getValue(`${this.o.keyPrefix}first`);
+    if (first === undefined || Number(first.value) > day) {
+      await this.store.compareAndSet(`${this.o.keyPrefix}first`, first?.version ?? 0, String(day));
+    }
     const key = `${this.o.keyPrefix}i:${day}`;
     for (;;) {
       const cur = await this.store.getValue(key);

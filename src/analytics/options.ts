@@ -59,6 +59,12 @@ export interface AnalyticsOptions {
   resourceRates?: Readonly<Record<string, MoneyInput>> | undefined;
   /** Downgrade candidates per model, cheapest or preferred first (default: `pricing.candidates`, else the ledger's other priced models). */
   downgrades?: Readonly<Record<string, readonly string[]>> | undefined;
+  /**
+   * How long hourly cells are kept (default 35 days). Older ones are emptied (the store has no
+   * way to delete a versioned value) and the hours they covered are read from the ledger when a
+   * report's edge falls there; daily cells are kept.
+   */
+  hourlyRetention?: Duration | undefined;
   /** Prefix of the store keys analytics owns (default 'an:'). */
   keyPrefix?: string | undefined;
   /** Told about a store fault while writing rollups (the rollup batch is then lost, the ledger is not). */
@@ -94,6 +100,7 @@ const optionsSchema = z
     resourceRates: z.record(z.string(), moneyInput).optional(),
     downgrades: z.record(z.string(), z.array(z.string())).optional(),
     keyPrefix: z.string().min(1).optional(),
+    hourlyRetention: duration.optional(),
     onError: z.custom<(e: unknown) => void>((v) => typeof v === 'function').optional(),
   })
   .strict();
@@ -112,6 +119,7 @@ export interface ResolvedOptions {
   readonly rates: ReadonlyMap<string, bigint>;
   readonly downgrades: Readonly<Record<string, readonly string[]>>;
   readonly keyPrefix: string;
+  readonly hourlyRetentionMs: number;
 }
 
 /** Validate options (throws `InvalidInputError` naming the field). */
@@ -136,6 +144,7 @@ export function resolveOptions(options: AnalyticsOptions, pricing: AnalyticsPric
     rates,
     downgrades: o.downgrades ?? {},
     keyPrefix: o.keyPrefix ?? 'an:',
+    hourlyRetentionMs: o.hourlyRetention === undefined ? 35 * 86_400_000 : parseDuration(o.hourlyRetention, 'options.hourlyRetention'),
   };
 }
 
