@@ -104,6 +104,7 @@ describe('validation', () => {
     await expect(a.getForecast({ confidence: 1 })).rejects.toMatchObject({ field: 'query.confidence' });
     await expect(a.getForecast({ horizonDays: 0 })).rejects.toMatchObject({ field: 'query.horizonDays' });
     await expect(a.getApiCallAnalytics({ by: 'x' as never })).rejects.toMatchObject({ field: 'query.by' });
+    await expect(a.getEfficiencyScores({ by: 'execution' })).rejects.toMatchObject({ field: 'query.by' });
     await expect(a.getTokenAnalytics({ dailyTokenBudget: -1 })).rejects.toMatchObject({ field: 'query.dailyTokenBudget' });
     await expect(a.getExecutionCost('')).rejects.toMatchObject({ field: 'executionId' });
   });

@@ -24,7 +24,7 @@ const COMPONENTS = Object.keys(EFFICIENCY_WEIGHTS) as EfficiencyComponent[];
 
 /** Query of {@link efficiencyReport}. */
 export interface EfficiencyQuery extends ReportQuery {
-  /** The level whose members are compared (default 'agent'). */
+  /** The level whose members are compared (default 'agent'; not 'execution'). */
   readonly by?: ScopeLevel | undefined;
 }
 
@@ -68,7 +68,9 @@ export interface EfficiencyReport {
 /** Score the members of a scope. */
 export async function efficiencyReport(ctx: ReportContext, w: Window, q: EfficiencyQuery): Promise<EfficiencyReport> {
   const by = q.by ?? 'agent';
-  if (!SCOPE_LEVELS.includes(by)) throw new InvalidInputError('query.by', `must be a scope level (${SCOPE_LEVELS.join(', ')})`, q.by);
+  // Rollups drop the execution level (it would make a cell per execution), so executions are not compared here.
+  const levels: readonly ScopeLevel[] = SCOPE_LEVELS.filter((l) => l !== 'execution');
+  if (!levels.includes(by)) throw new InvalidInputError('query.by', `must be one of ${levels.join(', ')}`, q.by);
   const cells = await ctx.cells(w.scope, w.from, w.to);
   const members = [...groupBy(cells, (c) => cellScope(c)[by] ?? '')].sort((a, b) => a[0].localeCompare(b[0]));
   const raw = members.map(([id, { f }]) => {
