@@ -37,6 +37,8 @@ describe('gov.analytics', () => {
     expect(costs.byModel).toEqual([
       { provider: 'p', model: 'm', cost: '0.006', tokens: 4500, inputTokens: 3000, outputTokens: 1500, cachedInputTokens: 0, calls: 4 },
     ]);
+    // From the epoch: the rollups start at the first day they hold.
+    expect((await gov.analytics.getCosts({ period: { from: 0 } })).totalCost).toBe('0.006');
     const api = await gov.analytics.getApiCallAnalytics({ period: 'day' });
     expect(api.rows[0]).toMatchObject({
       agent: 'a',

@@ -237,6 +237,10 @@ describe('cost reports (seed 004)', () => {
     expect(Object.keys(r.breakdown.compute.byType)).toEqual(['cpu', 'memory', 'network', 'api']);
     expect(r.calls).toBe(mine.length);
     expect(r.firstAt).toBe(new Date(mine[0]!.at).toISOString());
+    // Any report takes an execution scope (read from the ledger: rollups leave the execution out).
+    const scoped = await S.rollup.getCosts({ scope: { execution: exec }, period: { from: 0 } });
+    expect(scoped.totalCost).toBe(r.totalCost);
+    expect(scoped.breakdown.llm.calls).toBe(r.breakdown.llm.calls);
   });
 
   it('getCostForecast: month to date, pace, confidence and accuracy label', async () => {

@@ -303,7 +303,10 @@ export class Analytics {
       return out;
     }
     await this.flush();
-    const parts = decompose(from, to);
+    // Nothing was folded before the first indexed day: start there, not at `from` (which may be 0).
+    const first = await this.store.getValue(`${this.o.keyPrefix}first`);
+    if (first === undefined) return out;
+    const parts = decompose(Math.max(from, Number(first.value)), to);
     for (const [a, b] of parts.raw) await this.foldRange(out, scope, a, b);
     const dimsByDay = new Map<number, string[]>();
     const dims = async (day: number): Promise<string[]> => {
