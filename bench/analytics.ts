@@ -184,8 +184,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           .split('\n')
           .pop(),
       );
-    const on = run('hot-on');
-    const off = run('hot-off');
+    // Alternate the two, three processes each, and keep each one's best: a busy machine only ever slows a run down.
+    let on = Infinity;
+    let off = Infinity;
+    for (let i = 0; i < 3; i++) {
+      on = Math.min(on, run('hot-on'));
+      off = Math.min(off, run('hot-off'));
+    }
     console.log(
       `  governed call (ledger 'all'): rollups on ${on.toFixed(0)} ns, off ${off.toFixed(0)} ns: +${(on - off).toFixed(0)} ns a call (separate processes)`,
     );
