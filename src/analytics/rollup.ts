@@ -4,7 +4,7 @@
  * time are folded in batches and merged into the store; a raw ledger scan is folded the same
  * way in memory. Reports read cells and never care which path made them.
  */
-import { scopeKey, SCOPE_LEVELS, type Scope } from '../core/index.js';
+import { scopeKey, type Scope } from '../core/index.js';
 import type { AnalyticsPricing } from './pricing.js';
 
 export const HOUR_MS = 3_600_000;
@@ -92,11 +92,6 @@ export function decodeFields(text: string | undefined): Fields {
 export function parseDim(dim: string): { scope: string; provider: string; model: string; name: string } {
   const [scope, provider, model, name] = JSON.parse(dim) as [string, string, string, string];
   return { scope, provider, model, name };
-}
-
-/** A scope level id of a rollup scope key, or '' when the key lacks it. */
-export function levelOf(scope: Scope, level: (typeof SCOPE_LEVELS)[number]): string {
-  return scope[level] ?? '';
 }
 
 /**

@@ -10,8 +10,6 @@ import { DAY_MS, g, mergeFields, USAGE_SCALE, type Cell, type Fields } from './r
 export const money = (pico: bigint): string => formatUnits(pico);
 /** A usage field (micro-units) as a decimal string. */
 export const usage = (micro: bigint): string => formatUnits(micro, USAGE_SCALE);
-/** A usage field (micro-units) as a number (token and call counts are exact below 2^53). */
-export const num = (micro: bigint): number => Number(micro) / 1e6;
 
 /** `pico / n` as a decimal string rounded half-even to the pico ('0' when n is 0). */
 export function moneyPer(pico: bigint, n: bigint | number): string {
