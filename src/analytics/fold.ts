@@ -1,136 +1,13 @@
 /**
  * The fold: ledger entries into rollup cells. It runs for every recorded call, so it works
- * in plain numbers: each fixed field has a slot in a Float64Array, integers below 2^52 add
- * exactly, and a slot that grows past 2^52 spills into a bigint, so no sum is ever rounded.
- * Decimal strings are parsed by a fast path when they fit (costs below 1,000 currency units
- * with at most 12 decimals, usage below 10^9 with at most 6) and by the exact bigint parser
- * otherwise. Cells are turned into `Fields` (bigints) once, when a batch is written or read.
+ * in plain numbers on the slots of `slots.ts`; cells are turned into `Fields` (bigints)
+ * once, when a batch is written or read.
  */
-import { parseScaled, type Scope } from '../core/index.js';
+import type { Scope } from '../core/index.js';
 import type { LedgerEntry } from '../storage/index.js';
-import { DAY_MS, dimKey, HOUR_MS, rollupScopeKey, USAGE_SCALE, type Cell, type Fields, type FoldConfig } from './rollup.js';
-import { sketchBucket, ZERO_BUCKET } from './stats.js';
-
-const RESOURCE_METERS = ['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'storageGb', 'networkBytes'] as const;
-const RESOURCE_NAMES = ['cpu', 'memory', 'gpu', 'storage', 'network'] as const;
-const USAGE_METERS = [
-  'llmCalls',
-  'toolCalls',
-  'inputTokens',
-  'outputTokens',
-  'cachedInputTokens',
-  'cacheWriteTokens',
-  'reasoningTokens',
-  ...RESOURCE_METERS,
-];
-
-// Slots of the fixed fields: an object literal, so reading a slot number is a fast property access.
-const IX = {
-  calls: 0,
-  ok: 1,
-  error: 2,
-  refused: 3,
-  released: 4,
-  cost: 5,
-  errorCost: 6,
-  otherCurrency: 7,
-  rateLimited: 8,
-  throttleIncidents: 9,
-  durUs: 10,
-  durN: 11,
-  idleUs: 12,
-  retries: 13,
-  retriesOk: 14,
-  llm: 15,
-  batchable: 16,
-  small: 17,
-  smallCost: 18,
-  nearWindow: 19,
-  tokenCost: 20,
-  apiCost: 21,
-  computeN: 22,
-  redundant: 23,
-  redundantCost: 24,
-  tasks: 25,
-  completed: 26,
-  quality: 27,
-  qualityN: 28,
-} as const;
-const BASE = Object.keys(IX);
-const FIELDS: readonly string[] = [
-  ...BASE,
-  ...RESOURCE_NAMES.map((r) => `res:${r}`),
-  ...USAGE_METERS.map((m) => `u:${m}`),
-  ...RESOURCE_METERS.map((m) => `n:${m}`),
-];
-const NF = FIELDS.length;
-const RES_IX = RESOURCE_NAMES.map((r) => FIELDS.indexOf(`res:${r}`));
-const N_IX = RESOURCE_METERS.map((m) => FIELDS.indexOf(`n:${m}`));
-const USAGE_IX = new Map<string, number>(USAGE_METERS.map((m) => [m, FIELDS.indexOf(`u:${m}`)]));
-const RES_USAGE_IX = RESOURCE_METERS.map((m) => FIELDS.indexOf(`u:${m}`));
-const STATUS_IX: Record<string, number> = { ok: IX.ok, error: IX.error, refused: IX.refused, released: IX.released };
-const SPILL = 2 ** 52;
-const MONEY_RE = /^\d{1,3}(?:\.\d{1,12})?$/;
-const USAGE_RE = /^\d{1,9}(?:\.\d{1,6})?$/;
-const PAD = '000000000000';
-
-/** A decimal string at `scale` places (12 or 6) as a number when exact, else a bigint (or 0 when unreadable). */
-function scaled(s: string, scale: 12 | 6): number | bigint {
-  if ((scale === 12 ? MONEY_RE : USAGE_RE).test(s)) {
-    const dot = s.indexOf('.');
-    if (dot < 0) return Number(s) * (scale === 12 ? 1e12 : 1e6);
-    const frac = s.slice(dot + 1);
-    return Number(s.slice(0, dot)) * (scale === 12 ? 1e12 : 1e6) + Number(frac + PAD.slice(0, scale - frac.length));
-  }
-  const u = parseScaled(s, scale, 'ceil');
-  return typeof u === 'bigint' && u > 0n ? u : 0;
-}
-
-/** One cell's accumulators. */
-class Acc {
-  readonly v = new Float64Array(NF);
-  big: bigint[] | undefined;
-  readonly extra = new Map<string, number | bigint>();
-  /** Latency sketch: bucket → count. */
-  readonly lat = new Map<number, number>();
-  constructor(
-    readonly grain: 'h' | 'd',
-    readonly start: number,
-    readonly dim: Dim,
-  ) {}
-
-  add(i: number, x: number): void {
-    const y = (this.v[i] as number) + x;
-    if (y < SPILL) this.v[i] = y;
-    else {
-      const big = (this.big ??= new Array<bigint>(NF).fill(0n));
-      big[i] = (big[i] as bigint) + BigInt(y);
-      this.v[i] = 0;
-    }
-  }
-
-  addBig(i: number, x: bigint): void {
-    const big = (this.big ??= new Array<bigint>(NF).fill(0n));
-    big[i] = (big[i] as bigint) + x;
-  }
-
-  addExtra(k: string, x: number | bigint): void {
-    const cur = this.extra.get(k) ?? 0;
-    if (typeof cur === 'number' && typeof x === 'number' && cur + x < SPILL) this.extra.set(k, cur + x);
-    else this.extra.set(k, BigInt(cur) + BigInt(x));
-  }
-
-  fields(): Fields {
-    const f: Fields = {};
-    for (let i = 0; i < NF; i++) {
-      const v = BigInt(this.v[i] as number) + (this.big?.[i] ?? 0n);
-      if (v !== 0n) f[FIELDS[i] as string] = v;
-    }
-    for (const [k, v] of this.extra) f[k] = BigInt(v);
-    for (const [b, n] of this.lat) f[b === ZERO_BUCKET ? 'lat:z' : `lat:${b}`] = BigInt(n);
-    return f;
-  }
-}
+import { DAY_MS, dimKey, HOUR_MS, rollupScopeKey, USAGE_SCALE, type Cell, type FoldConfig } from './rollup.js';
+import { Acc, IX, N_IX, num, RES_IX, RES_USAGE_IX, RESOURCE_METERS, scaled, STATUS_IX, toTokens, USAGE_IX, NF } from './slots.js';
+import { sketchBucket } from './stats.js';
 
 /** One dimension (scope without execution, provider, model, name) and its current cells. */
 interface Dim {
@@ -139,8 +16,8 @@ interface Dim {
   readonly model: string;
   readonly name: string;
   readonly key: string;
-  hour: Acc | undefined;
-  day: Acc | undefined;
+  hour: Acc<Dim> | undefined;
+  day: Acc<Dim> | undefined;
   lastThrottle: number;
 }
 
@@ -150,8 +27,8 @@ interface Dim {
  * dimension), so entries must come in ledger order.
  */
 export class Folder {
-  private accs: Acc[] = [];
-  private readonly byKey = new Map<string, Acc>();
+  private accs: Acc<Dim>[] = [];
+  private readonly byKey = new Map<string, Acc<Dim>>();
   private readonly dims = new Map<string, Map<string, Map<string, Map<string, Dim>>>>();
   private readonly scopeKeys = new WeakMap<Scope, string>();
   private readonly fingerprints = new Map<string, Map<string, number>>();
@@ -260,7 +137,7 @@ export class Folder {
     return dim;
   }
 
-  private acc(dim: Dim, grain: 'h' | 'd', at: number): Acc {
+  private acc(dim: Dim, grain: 'h' | 'd', at: number): Acc<Dim> {
     const size = grain === 'h' ? HOUR_MS : DAY_MS;
     const cur = grain === 'h' ? dim.hour : dim.day;
     if (cur !== undefined && at >= cur.start && at < cur.start + size) return cur;
@@ -299,7 +176,7 @@ export class Folder {
     if (this.days) this.apply(this.acc(dim, 'd', e.at));
   }
 
-  private apply(a: Acc): void {
+  private apply(a: Acc<Dim>): void {
     const d = this.d;
     const t = this.touched;
     for (let j = 0; j < this.nTouched; j++) {
@@ -478,16 +355,4 @@ export class Folder {
     this.fingerprintCount = n;
     this.sweepAt = Math.max(10_000, 2 * n);
   }
-}
-
-const SPILL_BIG = BigInt(SPILL);
-
-function num(v: bigint): number | bigint {
-  return v < SPILL_BIG ? Number(v) : v;
-}
-
-function toTokens(v: string | undefined): number {
-  if (v === undefined) return 0;
-  const n = Number(v);
-  return Number.isSafeInteger(n) && n >= 0 ? n : Math.max(0, Math.ceil(Number.isFinite(n) ? n : 0));
 }
