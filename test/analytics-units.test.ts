@@ -123,6 +123,14 @@ describe('validation', () => {
     expect(await a.getRecommendations()).toEqual([]);
   });
 
+  it('an hour into the month, the forecast counts a whole day elapsed', async () => {
+    const clock = new ManualClock(Date.parse('2026-12-01T01:00:00Z'));
+    const store = new MemoryStore();
+    store.appendLedger([{ id: 'x', at: clock.now() - 1000, kind: 'call', status: 'ok', scope: {}, usage: {}, cost: '2', currency: 'USD' }]);
+    const f = await new Analytics({ store, clock, rollups: false }).getCostForecast();
+    expect(f).toMatchObject({ daysElapsed: 1, dailyAverage: '2', forecastEndOfMonth: '62', totalDays: 31, projectionAccuracy: 'low' });
+  });
+
   it('leaves entries in another currency out of every amount and counts them', async () => {
     const store = new MemoryStore();
     const a = new Analytics({ store, clock: new ManualClock(T0), rollups: false });

@@ -206,7 +206,7 @@ export interface CostForecast {
   readonly currentMonthSpent: string;
   readonly llmCost: string;
   readonly computeCost: string;
-  /** Days since the month began, fractional (UTC). */
+  /** Days since the month began, fractional (UTC), at least 1. */
   readonly daysElapsed: number;
   readonly totalDays: number;
   readonly dailyAverage: string;
@@ -223,7 +223,8 @@ function forecastFrom(now: number, cells: readonly Cell[], t: Fields): Omit<Cost
   const month = periodAt(now, 'month', 'UTC');
   const totalDays = Math.round((month.endMs - month.startMs) / DAY_MS);
   const spent = g(t, 'cost');
-  const elapsed = new Decimal(Math.max(1, now + 1 - month.startMs)).div(DAY_MS);
+  // At least a day, so the first minutes of a month do not extrapolate a minute's spend to a month.
+  const elapsed = new Decimal(Math.max(DAY_MS, now + 1 - month.startMs)).div(DAY_MS);
   const avg = unitsToDecimal(spent).div(elapsed);
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const full = daily(
