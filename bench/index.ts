@@ -241,7 +241,20 @@ await benchCosts();
 
 const { benchBudgets } = await import('./budgets.js');
 await benchBudgets();
+
 // ---- resource tracker -----------------------------------------------------------------
 
 const { benchTracker } = await import('./tracker.js');
 await benchTracker();
+
+// ---- analytics (its own process: 1,000,000 ledger entries and --expose-gc for the heap figures) ----
+
+try {
+  execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./analytics.ts', import.meta.url))], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+} catch (e) {
+  console.error(`analytics benchmark failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+}

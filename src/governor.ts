@@ -40,6 +40,7 @@ import {
   type BudgetHost,
   type HostBudgetInfo,
 } from './budgets/index.js';
+import { Analytics, type AnalyticsOptions, type AnalyticsPricing, type AnalyticsTokenUsage } from './analytics/index.js';
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
 import { CostCalculator, type ComputePrices, type MachineType, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
@@ -126,6 +127,8 @@ export interface GovernorOptions {
    * when the ledger is not read.
    */
   ledger?: 'all' | 'failures' | 'none';
+  /** Options of `gov.analytics` (e.g. `{ rollups: false }` to keep no rollups and scan the ledger per report). */
+  analytics?: Omit<AnalyticsOptions, 'store' | 'clock' | 'currency' | 'budgets' | 'onError'>;
   /** What a rate-limited call does by default: `'throw'` (default) or `'wait'` until it fits. */
   onRateLimit?: 'throw' | 'wait';
   /** The longest a call waits in `'wait'` mode before the refusal is thrown (default `'1m'`). */
@@ -312,6 +315,7 @@ const optionsSchema = z
       .optional(),
     onRateLimit: z.enum(['throw', 'wait']).optional(),
     ledger: z.enum(['all', 'failures', 'none']).optional(),
+    analytics: z.record(z.string(), z.unknown()).optional(),
     maxWaitMs: z.union([z.number(), z.string()]).optional(),
     // Validated by the breaker registry, which names the field (options.breakers.failureThreshold ...).
     breakers: z.unknown().optional(),
@@ -362,6 +366,8 @@ export class Governor implements ReservationOwner {
   readonly budgets: BudgetCoordinator;
   /** Per-process quotas and usage (seeds 002 and 000); a guarded call on a tracked pid counts on its quota. */
   readonly tracker: ResourceTracker;
+  /** Reports over the ledger (seeds 003 and 004); fed every ledger entry the governor writes, for its rollups. */
+  readonly analytics: Analytics;
   private readonly events: TypedEvents<GovernorEvents>;
   private readonly registry = new LimitRegistry();
   private readonly leaseMs: number;
@@ -448,6 +454,15 @@ export class Governor implements ReservationOwner {
     this.budgets = new BudgetCoordinator(this.budgetHost(), {
       ...o.coordinator,
       alertChannels: o.alertChannels as AlertChannel[] | undefined,
+    });
+    this.analytics = new Analytics({
+      pricing: this.analyticsPricing(),
+      ...(o.analytics as Omit<AnalyticsOptions, 'store'>),
+      store: this.store,
+      clock: this.clock,
+      currency: this.currency,
+      budgets: () => this.listLimits(),
+      onError: (error) => this.events.emit('store.error', { operation: 'analytics', error, at: this.clock.now() }),
     });
     // Compile everything before setting anything, so a bad entry leaves no half-configured governor.
     const compiled = [
@@ -1145,6 +1160,7 @@ export class Governor implements ReservationOwner {
         if (this.thresholds(c, a.periods[i], counters[j]!.amount, res.used[j] as bigint, at)) exceeded = true;
       }
       const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
+      if (this.keeps(status)) this.analytics.record(entry);
       if (this.events.has('usage')) {
         this.events.emit('usage', {
           reservationId: r.id,
@@ -1306,6 +1322,54 @@ export class Governor implements ReservationOwner {
   // ---- the budget coordinator's view of the engine -------------------------------------
 
   /** The `BudgetHost` that `gov.budgets` drives the engine through: money budgets, their status, the ledger, events. */
+  /**
+   * Analytics prices tokens with `gov.costs` on its integer settle path (a cached lookup,
+   * no Decimal), and splits compute cost by the catalog's compute prices.
+   */
+  private analyticsPricing(): AnalyticsPricing {
+    const costs = this.costs;
+    const units = (model: string, u: AnalyticsTokenUsage, batch: boolean): bigint | undefined => {
+      if (!costs.has(model)) return undefined;
+      const reported = new Map<string, bigint>([
+        ['inputTokens', u.inputTokens],
+        ['outputTokens', u.outputTokens],
+        ['cachedInputTokens', u.cachedInputTokens],
+        ['cacheWriteTokens', u.cacheWriteTokens],
+        ['reasoningTokens', u.reasoningTokens],
+      ]);
+      try {
+        return costs.priceReport(model, undefined, reported, batch)?.units;
+      } catch {
+        return undefined; // in another currency without an exchange rate: unpriced, never mixed
+      }
+    };
+    // Per unit of each meter (at 12 decimals), from the price of an hour (a GB for bytes): only the ratios matter to the split.
+    const perUnit = (usage: Parameters<CostCalculator['priceCompute']>[0], units: number): string | undefined => {
+      try {
+        return costs.priceCompute(usage).total.div(units).toDecimalPlaces(12).toFixed();
+      } catch {
+        return undefined; // compute prices in another currency: analytics keeps its default weights
+      }
+    };
+    return {
+      cost: (model, u) => units(model, u, false),
+      batchCost: (model, u) => {
+        const batch = units(model, u, true);
+        return batch === undefined || batch === units(model, u, false) ? undefined : batch;
+      },
+      resourceRate: (meter) =>
+        meter === 'cpuSeconds'
+          ? perUnit({ cpuSeconds: 3600 }, 3600)
+          : meter === 'memoryGbSeconds'
+            ? perUnit({ memoryGbSeconds: 3600 }, 3600)
+            : meter === 'gpuSeconds'
+              ? perUnit({ gpuSeconds: 3600 }, 3600)
+              : meter === 'networkBytes'
+                ? perUnit({ networkBytes: 1e9 }, 1e9)
+                : undefined,
+    };
+  }
+
   private budgetHost(): BudgetHost {
     const budget = (l: LimitInfo | undefined): HostBudgetInfo | undefined => (l?.meter === 'cost' ? l : undefined);
     return {
@@ -1383,6 +1447,7 @@ export class Governor implements ReservationOwner {
 
   /** Append a ledger entry without waiting; a store fault is reported as `store.error`, never thrown. */
   private appendLedger(entry: LedgerEntry): void {
+    this.analytics.record(entry);
     const fault = (e: unknown): void => this.events.emit('store.error', { operation: 'appendLedger', error: e, at: this.clock.now() });
     try {
       const r = this.store.appendLedger([entry]);

@@ -24,6 +24,7 @@ const MAY_IMPORT: Record<string, { rooms: string[]; packages: string[] }> = {
   redis: { rooms: ['core', 'storage'], packages: ['node:crypto'] },
   // Each SDK integration is its own entry point; it imports no SDK, only the governor's public types.
   integrations: { rooms: ['core'], packages: ['zod'] },
+  analytics: { rooms: ['core', 'storage'], packages: ['zod'] },
 };
 
 /** Rooms that may name the package's public entry (`../index.js`), for types only. */
