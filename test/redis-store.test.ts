@@ -115,6 +115,27 @@ describe('RedisStore time and keys', () => {
     expect(await client.zcard(`{${prefix}}:leases`)).toBe(0);
   });
 
+  it("grows a counter's TTL to cover a later period end or a lease, with one lease of slack, and never shortens it", async () => {
+    const s = fresh();
+    const ttl = async (): Promise<number> => client.pttl(`{${prefix}}:c:k`);
+    await s.add([{ key: 'k', amount: 1n, expiresAt: clock.now() + 120_000 }]);
+    expect(await ttl()).toBeGreaterThan(119_000);
+    expect(await ttl()).toBeLessThanOrEqual(120_000);
+    await s.add([{ key: 'k', amount: 1n, expiresAt: clock.now() + 60_000 }]);
+    expect(await ttl()).toBeGreaterThan(119_000);
+    await s.add([{ key: 'k', amount: 1n, expiresAt: clock.now() + 300_000 }]);
+    expect(await ttl()).toBeGreaterThan(299_000);
+    // A hold whose lease outlives the period keeps the counter one more lease.
+    await s.reserve({ id: 'r', counters: [{ key: 'k', amount: 1n, expiresAt: clock.now() + 300_000 }], leaseMs: 400_000 });
+    expect(await ttl()).toBeGreaterThan(799_000);
+    expect(await ttl()).toBeLessThanOrEqual(800_000);
+    // Holds inside that TTL do not touch it.
+    await client.pexpire(`{${prefix}}:c:k`, 790_000);
+    await s.reserve({ id: 'q', counters: [{ key: 'k', amount: 1n, expiresAt: clock.now() + 300_000 }], leaseMs: 400_000 });
+    expect(await ttl()).toBeLessThanOrEqual(790_000);
+    expect(await s.read(['k'])).toEqual([{ used: 3n, held: 2n }]);
+  });
+
   it('recovers when the server forgot its scripts (NOSCRIPT)', async () => {
     const s = fresh();
     await s.add([{ key: 'k', amount: 1n }]);
