@@ -143,6 +143,40 @@ describe('RedisStore time and keys', () => {
     expect(await s.add([{ key: 'k', amount: 1n }])).toEqual([2n]);
   });
 
+  it('runs as a Redis Functions library and loads it again when the server lost it', async () => {
+    const s = fresh();
+    await s.add([{ key: 'k', amount: 1n }]);
+    const libs = (await client.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'agent_governor_*')) as unknown[][];
+    const name = libs.map((l) => l[1] as string).find((n) => n.startsWith('agent_governor_'));
+    expect(name).toBeDefined();
+    await client.call('FUNCTION', 'DELETE', name!);
+    expect(await s.add([{ key: 'k', amount: 1n }])).toEqual([2n]);
+    expect(((await client.call('FUNCTION', 'LIST', 'LIBRARYNAME', name!)) as unknown[]).length).toBe(1);
+  });
+
+  it('falls back to EVALSHA (and EVAL on NOSCRIPT) where the server has no Functions', async () => {
+    const sent: string[] = [];
+    const redis6 = {
+      call: async (command: string, ...args: string[]): Promise<unknown> => {
+        sent.push(command);
+        if (command === 'FCALL' || command === 'FUNCTION') throw new Error(`ERR unknown command '${command}', with args beginning with: `);
+        return client.call(command, ...args);
+      },
+    };
+    const s = fresh({ client: redis6 });
+    expect(await s.add([{ key: 'k', amount: 1n }])).toEqual([1n]);
+    expect(sent[0]).toBe('FCALL');
+    await s.add([{ key: 'k', amount: 1n }]);
+    await client.script('FLUSH');
+    const mark = sent.length;
+    expect(await s.add([{ key: 'k', amount: 2n }])).toEqual([4n]);
+    expect(await s.add([{ key: 'k', amount: 3n }])).toEqual([7n]);
+    expect(await s.read(['k'])).toEqual([{ used: 7n, held: 0n }]);
+    // FCALL was tried once; later scripts go straight to EVALSHA, and to EVAL once the server forgot them.
+    expect(sent.filter((c) => c === 'FCALL' || c === 'FUNCTION')).toEqual(['FCALL']);
+    expect(sent.slice(mark)).toEqual(['EVALSHA', 'EVAL', 'EVALSHA', 'EVALSHA', 'EVAL']);
+  });
+
   it('sweep returns every expired lease at once', async () => {
     const s = fresh();
     for (let i = 0; i < 150; i++) await s.reserve({ id: `r${i}`, counters: [{ key: 'k', amount: 1n }], leaseMs: 1000 });

@@ -24,21 +24,25 @@
  * - `P ledger`   stream of ledger entries (field `e` = JSON), capped with MAXLEN ~
  */
 
-const PRELUDE = `
+// Per call: the prefix, now and the leases key (upvalues of the helpers below).
+const SETUP = `
 if redis.replicate_commands then redis.replicate_commands() end
-local P = ARGV[1]
-local now
+floor, sub, call = math.floor, string.sub, redis.call
+P = ARGV[1]
 if ARGV[2] == '' then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 else
   now = tonumber(ARGV[2])
 end
-local LEASES = P .. 'leases'
+LEASES = P .. 'leases'
+`;
+
+// Constants and helpers, shared by every script (and built once in the function library).
+const HELPERS = `
 local LB = 1000000000
 local MAXH, MAXL = 9223372036, 854775807
 local MINH, MINL = -9223372037, 145224192
-local tostring, tonumber, floor, sub, call = tostring, tonumber, math.floor, string.sub, redis.call
 
 -- A number as a string that reads back exactly (tostring is exact for integers below 1e14).
 local function num(x)
@@ -399,10 +403,11 @@ local function winAdjust(w, at, delta)
 end
 `;
 
+/** An EVAL script: the helpers are built on every call. */
+const PRELUDE = `local P, now, LEASES, floor, sub, call\n${SETUP}${HELPERS}`;
+
 /** reserve: ARGV = P, now, leaseMs, id, dryRun, nCounters, nWindows, (key, amount, cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* */
-export const RESERVE =
-  PRELUDE +
-  `
+const RESERVE_BODY = `
 local leaseMs = tonumber(ARGV[3])
 local id = ARGV[4]
 local dry = ARGV[5] == '1'
@@ -490,9 +495,7 @@ return out
 `;
 
 /** commit: ARGV = P, now, id, nCounters, nWindows, ledgerJson ('' none), maxLen, (key, amount, expiresAt)*, (key, delta, at)* */
-export const COMMIT =
-  PRELUDE +
-  `
+const COMMIT_BODY = `
 local id = ARGV[3]
 local nc, nw = tonumber(ARGV[4]), tonumber(ARGV[5])
 local ledger, maxLen = ARGV[6], ARGV[7]
@@ -552,9 +555,7 @@ return out
 `;
 
 /** release: ARGV = P, now, id */
-export const RELEASE =
-  PRELUDE +
-  `
+const RELEASE_BODY = `
 expireLeases(100)
 local ends, holds = loadRes(ARGV[3])
 if not ends then return 0 end
@@ -565,9 +566,7 @@ return 0
 `;
 
 /** add: ARGV = P, now, n, (key, amount, expiresAt)* */
-export const ADD =
-  PRELUDE +
-  `
+const ADD_BODY = `
 local n = tonumber(ARGV[3])
 local st, newU, last = {}, {}, {}
 for i = 1, n do
@@ -601,9 +600,7 @@ return newU
 `;
 
 /** read: ARGV = P, now, key* → used, held pairs */
-export const READ =
-  PRELUDE +
-  `
+const READ_BODY = `
 expireLeases(100)
 local out = {}
 for i = 3, #ARGV do
@@ -615,9 +612,7 @@ return out
 `;
 
 /** readWindows: ARGV = P, now, (key, windowMs, limit, buckets, mode)* → count, retryAfterMs ('inf'), resetMs triples */
-export const READ_WINDOWS =
-  PRELUDE +
-  `
+const READ_WINDOWS_BODY = `
 local out = {}
 local n = (#ARGV - 2) / 5
 for i = 1, n do
@@ -643,9 +638,7 @@ return out
 `;
 
 /** delete: ARGV = P, now, key* → how many counters and windows existed */
-export const DELETE =
-  PRELUDE +
-  `
+const DELETE_BODY = `
 local n = 0
 for i = 3, #ARGV do
   n = n + redis.call('DEL', P .. 'c:' .. ARGV[i])
@@ -656,9 +649,7 @@ return n
 `;
 
 /** keys (one SCAN step): ARGV = P, now, cursor, pattern, count → cursor, key* */
-export const SCAN_KEYS =
-  PRELUDE +
-  `
+const SCAN_KEYS_BODY = `
 local r = redis.call('SCAN', ARGV[3], 'MATCH', ARGV[4], 'COUNT', ARGV[5])
 local out = { r[1] }
 local cut = #P + 3
@@ -667,17 +658,13 @@ return out
 `;
 
 /** appendLedger: ARGV = P, now, maxLen, json* */
-export const APPEND_LEDGER =
-  PRELUDE +
-  `
+const APPEND_LEDGER_BODY = `
 for i = 4, #ARGV do redis.call('XADD', P .. 'ledger', 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i]) end
 return #ARGV - 3
 `;
 
 /** compareAndSet: ARGV = P, now, key, expectedVersion, value → ok, version, value */
-export const COMPARE_AND_SET =
-  PRELUDE +
-  `
+const COMPARE_AND_SET_BODY = `
 local vk = P .. 'v:' .. ARGV[3]
 local cur = redis.call('HMGET', vk, 'n', 's')
 local version = tonumber(cur[1]) or 0
@@ -687,9 +674,7 @@ return { 1, version + 1, ARGV[5] }
 `;
 
 /** sweep: ARGV = P, now → leases expired */
-export const SWEEP =
-  PRELUDE +
-  `
+const SWEEP_BODY = `
 local total = 0
 while true do
   local n = expireLeases(1000)
@@ -699,20 +684,46 @@ end
 return total
 `;
 
-/** Every script by name. */
-export const SCRIPTS = {
-  reserve: RESERVE,
-  commit: COMMIT,
-  release: RELEASE,
-  add: ADD,
-  read: READ,
-  readWindows: READ_WINDOWS,
-  delete: DELETE,
-  scanKeys: SCAN_KEYS,
-  appendLedger: APPEND_LEDGER,
-  compareAndSet: COMPARE_AND_SET,
-  sweep: SWEEP,
+/** The body of every script by name (after the helpers). */
+const BODIES = {
+  reserve: RESERVE_BODY,
+  commit: COMMIT_BODY,
+  release: RELEASE_BODY,
+  add: ADD_BODY,
+  read: READ_BODY,
+  readWindows: READ_WINDOWS_BODY,
+  delete: DELETE_BODY,
+  scanKeys: SCAN_KEYS_BODY,
+  appendLedger: APPEND_LEDGER_BODY,
+  compareAndSet: COMPARE_AND_SET_BODY,
+  sweep: SWEEP_BODY,
 } as const;
 
+/** Every script by name, as sent to EVAL. */
+export const SCRIPTS = Object.fromEntries(Object.entries(BODIES).map(([k, b]) => [k, PRELUDE + b])) as Record<keyof typeof BODIES, string>;
+
 /** A script's name. */
-export type ScriptName = keyof typeof SCRIPTS;
+export type ScriptName = keyof typeof BODIES;
+
+/**
+ * The same scripts as one Redis Functions library (Redis 7+, `FUNCTION LOAD`): the helpers
+ * are built once when the library loads instead of on every call, which is most of a small
+ * script's cost. Library and function names carry a hash of the source, so versions of this
+ * package that share a server each find their own.
+ */
+export function functionLibrary(hash: string): {
+  readonly name: string;
+  readonly code: string;
+  readonly functions: Record<ScriptName, string>;
+} {
+  const tag = hash.slice(0, 12);
+  const name = `agent_governor_${tag}`;
+  const functions = {} as Record<ScriptName, string>;
+  let code = `#!lua name=${name}\nlocal ARGV, P, now, LEASES, floor, sub, call\n${HELPERS}\n`;
+  for (const [k, body] of Object.entries(BODIES) as [ScriptName, string][]) {
+    const fn = `ag_${tag}_${k.toLowerCase()}`;
+    functions[k] = fn;
+    code += `redis.register_function('${fn}', function(_, argv)\nARGV = argv\n${SETUP}\n${body}\nend)\n`;
+  }
+  return { name, code, functions };
+}
