@@ -412,8 +412,12 @@ local leaseMs = tonumber(ARGV[3])
 local id = ARGV[4]
 local dry = ARGV[5] == '1'
 local nc, nw = tonumber(ARGV[6]), tonumber(ARGV[7])
-if not dry then expireLeases(100) end
 local base = 7 + nc * 4
+-- Expired leases are returned lazily: only a refused counter or a taken id can depend on
+-- them (holds only ever make a cap tighter), so the first attempt skips the sweep and an
+-- attempt that would refuse sweeps and runs again. Nothing is written before that point.
+local RETRY = {}
+local function attempt(swept)
 local wins, counts = {}, {}
 for i = 1, nw do
   local o = base + (i - 1) * 6
@@ -448,7 +452,10 @@ for i = 1, nc do
     existed[i] = st[1] or st[2]
     if cap ~= '' then
       local c = cmpCap(used[i], held[i], amount, cap)
-      if c > 0 or (amount == '0' and c >= 0) then return { 0, 'c', i - 1, used[i], held[i] } end
+      if c > 0 or (amount == '0' and c >= 0) then
+        if not swept then return RETRY end
+        return { 0, 'c', i - 1, used[i], held[i] }
+      end
     end
   end
 end
@@ -467,7 +474,10 @@ if holds then
     end
   end
   -- The first write: a live id is refused before anything changes.
-  if call('ZADD', LEASES, 'NX', expiresAt, id) == 0 then return { -1, 'dupid' } end
+  if call('ZADD', LEASES, 'NX', expiresAt, id) == 0 then
+    if not swept then return RETRY end
+    return { -1, 'dupid' }
+  end
 end
 for i = 1, nw do
   winAdd(wins[i], tonumber(ARGV[base + (i - 1) * 6 + 4]))
@@ -492,6 +502,13 @@ if holds then
   call('HSET', unpack(rec))
 end
 return out
+end
+local r = attempt(false)
+if r == RETRY then
+  expireLeases(100)
+  r = attempt(true)
+end
+return r
 `;
 
 /** commit: ARGV = P, now, id, nCounters, nWindows, ledgerJson ('' none), maxLen, (key, amount, expiresAt)*, (key, delta, at)* */
