@@ -4,7 +4,8 @@
  * 1. Throughput and latency of one guarded call (budget + quota + rate limit: one reserve
  *    and one commit script, two round trips) against rate-limiter-flexible's
  *    `RateLimiterRedis.consume` (one limit, one round trip) on the same server, in the same
- *    run, with 1 and 50 concurrent callers. Each subject has its own ioredis client.
+ *    run, with 1 and 50 concurrent callers. Each subject has its own ioredis client. Also the
+ *    Redis server's CPU per call (INFO cpu; other clients of the server count too).
  * 2. Memory in Redis per idle scope (MEMORY USAGE of its keys) and per ledger entry.
  *
  * Runs against the built package (dist/), like bench/index.ts. Takes ~30 s.
@@ -33,11 +34,19 @@ interface Result {
   readonly perSecond: number;
   readonly p50: number;
   readonly p99: number;
+  /** Redis server CPU (user + sys) per call, µs: the whole server's, so other clients on it count too. */
+  readonly redisUs: number;
+}
+
+async function redisCpu(): Promise<number> {
+  const info = await admin.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
 }
 
 /** `concurrency` callers, each calling `op` back to back for SECONDS; latency of every call. */
 async function measure(op: () => Promise<unknown>, concurrency: number): Promise<Result> {
   const lat: number[] = [];
+  const cpu0 = await redisCpu();
   const end = performance.now() + SECONDS * 1000;
   const t0 = performance.now();
   await Promise.all(
@@ -50,9 +59,10 @@ async function measure(op: () => Promise<unknown>, concurrency: number): Promise
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const redisUs = (((await redisCpu()) - cpu0) * 1e6) / lat.length;
   lat.sort((a, b) => a - b);
   const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))]!;
-  return { perSecond: lat.length / elapsed, p50: q(0.5), p99: q(0.99) };
+  return { perSecond: lat.length / elapsed, p50: q(0.5), p99: q(0.99), redisUs };
 }
 
 function subjects(): { rlf: () => Promise<unknown>; gov: () => Promise<unknown>; governor: Governor; clients: Redis[] } {
@@ -75,7 +85,7 @@ function subjects(): { rlf: () => Promise<unknown>; gov: () => Promise<unknown>;
 }
 
 const fmt = (r: Result): string =>
-  `${Math.round(r.perSecond).toLocaleString('en-US').padStart(8)}/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms`;
+  `${Math.round(r.perSecond).toLocaleString('en-US').padStart(8)}/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  Redis CPU ${r.redisUs.toFixed(1)} µs/call`;
 
 console.log(
   `agent-governor Redis benchmark — Node ${process.version}, Redis ${(await admin.info('server')).match(/redis_version:(\S+)/)?.[1]}`,

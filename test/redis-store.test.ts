@@ -115,11 +115,86 @@ describe('RedisStore time and keys', () => {
     expect(await client.zcard(`{${prefix}}:leases`)).toBe(0);
   });
 
+  it("grows a counter's TTL to cover a later period end or a lease, with one lease of slack, and never shortens it", async () => {
+    const s = fresh();
+    const ttl = async (): Promise<number> => client.pttl(`{${prefix}}:c:k`);
+    await s.add([{ key: 'k', amount: 1n, expiresAt: clock.now() + 120_000 }]);
+    expect(await ttl()).toBeGreaterThan(119_000);
+    expect(await ttl()).toBeLessThanOrEqual(120_000);
+    await s.add([{ key: 'k', amount: 1n, expiresAt: clock.now() + 60_000 }]);
+    expect(await ttl()).toBeGreaterThan(119_000);
+    await s.add([{ key: 'k', amount: 1n, expiresAt: clock.now() + 300_000 }]);
+    expect(await ttl()).toBeGreaterThan(299_000);
+    // A hold whose lease outlives the period keeps the counter one more lease.
+    await s.reserve({ id: 'r', counters: [{ key: 'k', amount: 1n, expiresAt: clock.now() + 300_000 }], leaseMs: 400_000 });
+    expect(await ttl()).toBeGreaterThan(799_000);
+    expect(await ttl()).toBeLessThanOrEqual(800_000);
+    // Holds inside that TTL do not touch it.
+    await client.pexpire(`{${prefix}}:c:k`, 790_000);
+    await s.reserve({ id: 'q', counters: [{ key: 'k', amount: 1n, expiresAt: clock.now() + 300_000 }], leaseMs: 400_000 });
+    expect(await ttl()).toBeLessThanOrEqual(790_000);
+    expect(await s.read(['k'])).toEqual([{ used: 3n, held: 2n }]);
+  });
+
   it('recovers when the server forgot its scripts (NOSCRIPT)', async () => {
     const s = fresh();
     await s.add([{ key: 'k', amount: 1n }]);
     await client.script('FLUSH');
     expect(await s.add([{ key: 'k', amount: 1n }])).toEqual([2n]);
+  });
+
+  it('runs as a Redis Functions library and loads it again when the server lost it', async () => {
+    const s = fresh();
+    const libraries = async (): Promise<string[]> =>
+      ((await client.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'agent_governor_*')) as unknown[][]).map((l) => l[1] as string);
+    await s.add([{ key: 'k', amount: 1n }]);
+    const before = await libraries();
+    expect(before.length).toBeGreaterThan(0);
+    for (const name of before) await client.call('FUNCTION', 'DELETE', name);
+    expect(await s.add([{ key: 'k', amount: 1n }])).toEqual([2n]);
+    expect(await libraries()).toHaveLength(1);
+  });
+
+  it('falls back to EVALSHA (and EVAL on NOSCRIPT) where the server has no Functions', async () => {
+    const sent: string[] = [];
+    const redis6 = {
+      call: async (command: string, ...args: string[]): Promise<unknown> => {
+        sent.push(command);
+        if (command === 'FCALL' || command === 'FUNCTION') throw new Error(`ERR unknown command '${command}', with args beginning with: `);
+        return client.call(command, ...args);
+      },
+    };
+    const s = fresh({ client: redis6 });
+    expect(await s.add([{ key: 'k', amount: 1n }])).toEqual([1n]);
+    expect(sent[0]).toBe('FCALL');
+    await s.add([{ key: 'k', amount: 1n }]);
+    await client.script('FLUSH');
+    const mark = sent.length;
+    expect(await s.add([{ key: 'k', amount: 2n }])).toEqual([4n]);
+    expect(await s.add([{ key: 'k', amount: 3n }])).toEqual([7n]);
+    expect(await s.read(['k'])).toEqual([{ used: 7n, held: 0n }]);
+    // FCALL was tried once; later scripts go straight to EVALSHA, and to EVAL once the server forgot them.
+    expect(sent.filter((c) => c === 'FCALL' || c === 'FUNCTION')).toEqual(['FCALL']);
+    expect(sent.slice(mark)).toEqual(['EVALSHA', 'EVAL', 'EVALSHA', 'EVALSHA', 'EVAL']);
+  });
+
+  it('returns expired leases when a reserve needs them: a cap they fill, an id they hold', async () => {
+    const s = fresh();
+    expect((await s.reserve({ id: 'a', counters: [{ key: 'k', amount: 7n, cap: 10n }], leaseMs: 100 })).ok).toBe(true);
+    clock.advance(99);
+    expect(await s.reserve({ id: 'b', counters: [{ key: 'k', amount: 7n, cap: 10n }], leaseMs: 100 })).toEqual({
+      ok: false,
+      failure: { type: 'counter', index: 0, used: 0n, held: 7n },
+    });
+    clock.advance(1);
+    // Lease 'a' has ended: the refusal it would cause sweeps it, and the same reserve admits.
+    expect((await s.reserve({ id: 'b', counters: [{ key: 'k', amount: 7n, cap: 10n }], leaseMs: 100 })).ok).toBe(true);
+    expect(await s.read(['k'])).toEqual([{ used: 0n, held: 7n }]);
+    clock.advance(100);
+    // Lease 'b' has ended: its id is free again.
+    expect((await s.reserve({ id: 'b', counters: [{ key: 'k', amount: 2n }], leaseMs: 100 })).ok).toBe(true);
+    expect(await s.read(['k'])).toEqual([{ used: 0n, held: 2n }]);
+    expect(await s.commit({ id: 'b', counters: [{ key: 'k', amount: 2n }] })).toEqual({ found: true, used: [2n] });
   });
 
   it('sweep returns every expired lease at once', async () => {

@@ -1,16 +1,20 @@
 /**
  * The thin layer between {@link RedisStore} and a Redis client: one `send` for ioredis
- * (`call`) and node-redis v4+ (`sendCommand`), scripts run by `EVALSHA` with a fallback to
- * `EVAL` on `NOSCRIPT` (which also caches the script on the server), and a timeout on every
- * command driven by one shared, `unref`'d timer rather than a timer per command.
+ * (`call`) and node-redis v4+ (`sendCommand`); scripts run as Redis Functions (`FCALL`,
+ * loaded with `FUNCTION LOAD` when the server says it does not have them), or, where the
+ * server has no Functions (Redis < 7) or may not load them (ACL), by `EVALSHA` with a fallback
+ * to `EVAL` on `NOSCRIPT`; and a timeout on every command driven by one shared, `unref`'d
+ * timer rather than a timer per command.
  */
 import { createHash } from 'node:crypto';
 import { systemClock } from '../core/index.js';
-import { SCRIPTS, type ScriptName } from './scripts.js';
+import { SCRIPTS, functionLibrary, type ScriptName } from './scripts.js';
 
 /** An ioredis client or cluster (v5 or v6): anything with `call(command, ...args)`. */
 export interface IORedisLike {
   call(command: string, ...args: string[]): Promise<unknown>;
+  /** ioredis `Cluster`: its nodes (the function library is loaded on every master). */
+  nodes?(role?: 'master'): { call(command: string, ...args: string[]): Promise<unknown> }[];
 }
 
 /** A node-redis (v4+) client: anything with `sendCommand(args)`. */
@@ -44,20 +48,36 @@ const SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([k, src]) => [k, cr
   string
 >;
 
+const LIBRARY = functionLibrary(createHash('sha1').update(Object.values(SHAS).join(',')).digest('hex'));
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : '';
+}
+
 /** Sends commands and scripts, each bounded by a timeout. */
 export class Connection {
   private readonly send: (args: string[]) => Promise<unknown>;
   private readonly pending: Pending[] = [];
   private head = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** Whether to run scripts as Functions: until the server shows it cannot. */
+  private functions = true;
+  private loading: Promise<boolean> | undefined;
+  private readonly loadOn: () => Promise<unknown>;
 
   constructor(
     client: RedisClient,
     private readonly timeoutMs: number,
   ) {
+    const load = ['FUNCTION', 'LOAD', 'REPLACE', LIBRARY.code];
+    this.loadOn = () => this.command(load);
     if (typeof (client as IORedisLike).call === 'function') {
       const c = client as IORedisLike;
       this.send = (args) => c.call(args[0] as string, ...args.slice(1));
+      if (typeof c.nodes === 'function') {
+        const nodes = c.nodes.bind(c);
+        this.loadOn = () => Promise.all(nodes('master').map((n) => n.call('FUNCTION', ...load.slice(1))));
+      }
     } else if (typeof (client as NodeRedisLike).sendCommand === 'function') {
       const c = client as NodeRedisLike;
       this.send = (args) => c.sendCommand(args);
@@ -68,6 +88,45 @@ export class Connection {
 
   /** Run a script by name; `key` is the routing key (any key of the prefix's slot). */
   async script(name: ScriptName, key: string, args: string[]): Promise<unknown> {
+    if (this.functions) {
+      const call = ['FCALL', LIBRARY.functions[name], '1', key, ...args];
+      try {
+        return await this.command(call);
+      } catch (e) {
+        const m = message(e);
+        if (/unknown command|^NOPERM/i.test(m)) this.functions = false;
+        else if (!m.includes('Function not found')) throw e;
+        else if (await this.loadLibrary()) {
+          try {
+            return await this.command(call);
+          } catch (e2) {
+            if (!message(e2).includes('Function not found')) throw e2;
+          }
+        }
+      }
+    }
+    return this.evalsha(name, key, args);
+  }
+
+  /** Load the function library (once for concurrent callers); false when the server will not. */
+  private loadLibrary(): Promise<boolean> {
+    this.loading ??= this.loadOn().then(
+      () => true,
+      (e: unknown) => {
+        // A server that refuses the library (no Functions, an ACL) gets EVALSHA from now on;
+        // a timeout or a lost connection says nothing about that, so the next call tries again.
+        if (!(e instanceof RedisTimeoutError) && /^(ERR|NOPERM)/.test(message(e))) this.functions = false;
+        return false;
+      },
+    );
+    const p = this.loading;
+    void p.then(() => {
+      if (this.loading === p) this.loading = undefined;
+    });
+    return p;
+  }
+
+  private async evalsha(name: ScriptName, key: string, args: string[]): Promise<unknown> {
     const sha = SHAS[name];
     try {
       return await this.command(['EVALSHA', sha, '1', key, ...args]);

@@ -4,60 +4,67 @@
  * and `now` as ARGV[2] ('' = the Redis server's `TIME`), declares one key of that slot for
  * routing, and builds the other key names from the prefix: they all hash to the same slot.
  *
- * Money: counters are signed 64-bit integers kept by HINCRBY. Lua numbers are doubles, so an
- * amount is never turned into a Lua number; caps are compared on two exact limbs (value =
- * hi * 1e9 + lo), each well inside 2^53. Window weights are small and stay doubles.
+ * Money: counters are signed 64-bit integers kept as decimal strings. Lua numbers are doubles,
+ * exact only to 2^53, so an amount is added or compared as a double only when every operand
+ * is below 1e14 (sums stay far below 2^53); otherwise on two exact limbs (value = hi * 1e9 +
+ * lo), each well inside 2^53, and written back as a string. Window weights stay doubles.
+ *
+ * Speed: a script's cost is mostly Lua work and `redis.call`s, so the hot scripts (reserve,
+ * commit) read each hash once (HMGET), write it once (HSET), and pass numbers to redis.call
+ * (formatted in C) rather than through string.format.
  *
  * Key layout under prefix P = `{tag}:`:
- * - `P c:<key>`  counter: hash { u = used, h = held }
+ * - `P c:<key>`  counter: hash { u = used, h = held, x = when its TTL runs out (store clock; absent: no TTL) }
  * - `P w:<key>`  window: hash { m = 'b'|'e', W = windowMs, B = buckets, T = total, L = last bucket index, 1..B = bucket counts }
  *                (exact windows keep `t<ms>` = weight of the hits at that ms instead of buckets)
  * - `P l:<key>`  exact window's hit times: sorted set (member = score = ms)
- * - `P r:<id>`   live reservation: hash { <counter key> = amount held }
+ * - `P r:<id>`   live reservation: hash { e = lease end, .<counter key> = amount held }
  * - `P leases`   sorted set of live reservation ids by lease end
  * - `P v:<key>`  versioned value: hash { n = version, s = value }
  * - `P ledger`   stream of ledger entries (field `e` = JSON), capped with MAXLEN ~
  */
 
-const PRELUDE = `
+// Per call: the prefix, now and the leases key (upvalues of the helpers below).
+const SETUP = `
 if redis.replicate_commands then redis.replicate_commands() end
-local P = ARGV[1]
-local now
+floor, sub, call = math.floor, string.sub, redis.call
+P = ARGV[1]
 if ARGV[2] == '' then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 else
   now = tonumber(ARGV[2])
 end
-local LEASES = P .. 'leases'
+LEASES = P .. 'leases'
+`;
+
+// Constants and helpers, shared by every script (and built once in the function library).
+const HELPERS = `
 local LB = 1000000000
 local MAXH, MAXL = 9223372036, 854775807
 local MINH, MINL = -9223372037, 145224192
 
-local function int(x) return string.format('%.0f', x) end
-local function num(x) return string.format('%.17g', x) end
+-- A number as a string that reads back exactly (tostring is exact for integers below 1e14).
+local function num(x)
+  if x == floor(x) and x > -1e14 and x < 1e14 then
+    if x == 0 then return '0' end
+    return tostring(x)
+  end
+  return string.format('%.17g', x)
+end
 
 -- A signed decimal integer string as exact limbs: value = hi * 1e9 + lo, 0 <= lo < 1e9.
 local function limbs(s)
-  local neg = string.sub(s, 1, 1) == '-'
-  if neg then s = string.sub(s, 2) end
+  local neg = sub(s, 1, 1) == '-'
+  if neg then s = sub(s, 2) end
   local n = #s
   local hi, lo
-  if n <= 9 then hi = 0; lo = tonumber(s) else hi = tonumber(string.sub(s, 1, n - 9)); lo = tonumber(string.sub(s, n - 8)) end
+  if n <= 9 then hi = 0; lo = tonumber(s) else hi = tonumber(sub(s, 1, n - 9)); lo = tonumber(sub(s, n - 8)) end
   if neg then
     hi = -hi; lo = -lo
     if lo < 0 then lo = lo + LB; hi = hi - 1 end
   end
   return hi, lo
-end
-
-local function sum3(a, b, c)
-  local h1, l1 = limbs(a)
-  local h2, l2 = limbs(b)
-  local h3, l3 = limbs(c)
-  local hi, lo = h1 + h2 + h3, l1 + l2 + l3
-  local carry = math.floor(lo / LB)
-  return hi + carry, lo - carry * LB
 end
 
 local function cmp(h1, l1, h2, l2)
@@ -66,69 +73,160 @@ local function cmp(h1, l1, h2, l2)
   return 0
 end
 
-local function fits64(hi, lo)
-  return cmp(hi, lo, MAXH, MAXL) <= 0 and cmp(hi, lo, MINH, MINL) >= 0
+local function pad9(lo)
+  local s = tostring(lo)
+  return string.rep('0', 9 - #s) .. s
 end
 
--- Drop a reservation's holds from its counters (a counter deleted meanwhile is skipped).
-local function dropHolds(id)
-  local rk = P .. 'r:' .. id
-  local f = redis.call('HGETALL', rk)
-  for i = 1, #f, 2 do
-    local ck = P .. 'c:' .. f[i]
-    if redis.call('EXISTS', ck) == 1 then
-      if redis.call('HINCRBY', ck, 'h', '-' .. f[i + 1]) < 0 then redis.call('HSET', ck, 'h', '0') end
+-- Exact limbs back to a decimal string.
+local function fmt(hi, lo)
+  if hi >= 0 then
+    if hi == 0 then return tostring(lo) end
+    return tostring(hi) .. pad9(lo)
+  end
+  if lo == 0 then return tostring(hi) .. '000000000' end
+  local mh, ml = -hi - 1, LB - lo
+  if mh == 0 then return '-' .. tostring(ml) end
+  return '-' .. tostring(mh) .. pad9(ml)
+end
+
+-- Exact a + sign * b of decimal integer strings; nil when outside signed 64-bit. Short
+-- operands (|x| < 1e14) are added as doubles, exact far below 2^53.
+local function addDec(a, b, sign)
+  if #a < 15 and #b < 15 then
+    local r = tonumber(a) + sign * tonumber(b)
+    if r > -1e14 and r < 1e14 then
+      if r == 0 then return '0' end
+      return tostring(r)
     end
   end
-  redis.call('DEL', rk)
-  redis.call('ZREM', LEASES, id)
+  local h1, l1 = limbs(a)
+  local h2, l2 = limbs(b)
+  local hi, lo = h1 + sign * h2, l1 + sign * l2
+  local carry = floor(lo / LB)
+  hi, lo = hi + carry, lo - carry * LB
+  if cmp(hi, lo, MAXH, MAXL) > 0 or cmp(hi, lo, MINH, MINL) < 0 then return nil end
+  return fmt(hi, lo)
+end
+
+-- Compare u + h + a with cap, exactly: -1, 0, 1.
+local function cmpCap(u, h, a, cap)
+  if #u < 15 and #h < 15 and #a < 15 and #cap < 16 then
+    local s, c = tonumber(u) + tonumber(h) + tonumber(a), tonumber(cap)
+    if s < c then return -1 elseif s > c then return 1 else return 0 end
+  end
+  local h1, l1 = limbs(u)
+  local h2, l2 = limbs(h)
+  local h3, l3 = limbs(a)
+  local hi, lo = h1 + h2 + h3, l1 + l2 + l3
+  local carry = floor(lo / LB)
+  local ch, cl = limbs(cap)
+  return cmp(hi + carry, lo - carry * LB, ch, cl)
+end
+
+-- A counter's TTL. Field x is the store-clock time its TTL runs to (absent: no TTL, kept for
+-- good). A counter lives until max(expiresAt, the end of a lease holding it), at least 60 s;
+-- one created without expiresAt is kept for good, as in MemoryStore. Returns the new TTL in
+-- ms when it must grow, else nil (the caller writes x = now + ttl, then PEXPIREs). Growth for
+-- a hold adds slack (one more lease), so a busy counter is not re-expired on every call.
+local function ttlFor(existed, x, exp, holdEnd, slack)
+  local want = -1
+  if exp ~= '' then want = tonumber(exp) end
+  local extra = 0
+  if holdEnd ~= nil and holdEnd > want then want = holdEnd; extra = slack end
+  if want < 0 then return nil end
+  if existed then
+    if not x or want <= tonumber(x) then return nil end
+  elseif exp == '' then
+    return nil
+  end
+  local ttl = want - now
+  if ttl < 60000 then ttl = 60000 end
+  return ttl + extra
+end
+
+-- Drop one hold from a counter (a counter deleted meanwhile is skipped; never below 0).
+local function dropHold(key, amount)
+  local ck = P .. 'c:' .. key
+  local h = call('HGET', ck, 'h')
+  if not h then return end
+  local nh = addDec(h, amount, -1)
+  if nh == nil or sub(nh, 1, 1) == '-' then nh = '0' end
+  call('HSET', ck, 'h', nh)
+end
+
+-- A reservation: hash { e = lease end, .<counter key> = amount held }, indexed in LEASES.
+-- Returns its lease end (nil when absent) and { key = amount }.
+local function loadRes(id)
+  local f = call('HGETALL', P .. 'r:' .. id)
+  if #f == 0 then return nil, nil end
+  local ends, holds = nil, {}
+  for i = 1, #f, 2 do
+    local k = f[i]
+    if k == 'e' then ends = tonumber(f[i + 1]) else holds[sub(k, 2)] = f[i + 1] end
+  end
+  return ends or 0, holds
+end
+
+local function forgetRes(id)
+  call('DEL', P .. 'r:' .. id)
+  call('ZREM', LEASES, id)
 end
 
 -- Return the amounts of leases that ended at or before now (a bounded batch per call).
 local function expireLeases(limit)
-  local due = redis.call('ZRANGEBYSCORE', LEASES, '-inf', int(now), 'LIMIT', 0, limit)
-  for _, id in ipairs(due) do dropHolds(id) end
-  return #due
-end
-
--- Give a counter a TTL: idle after max(expiresAt, lease end); a persistent counter stays so.
-local function touchTtl(ck, existed, exp, holdEnd)
-  local want = -1
-  if exp ~= '' then want = tonumber(exp) - now end
-  if holdEnd ~= nil and holdEnd - now > want then want = holdEnd - now end
-  if want < 0 then return end
-  if want < 60000 then want = 60000 end
-  if existed == 0 then
-    if exp ~= '' then redis.call('PEXPIRE', ck, int(want)) end
-    return
+  local due = call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 0, limit)
+  for _, id in ipairs(due) do
+    local _, holds = loadRes(id)
+    if holds then for k, a in pairs(holds) do dropHold(k, a) end end
+    forgetRes(id)
   end
-  local t = redis.call('PTTL', ck)
-  if t >= 0 and want > t then redis.call('PEXPIRE', ck, int(want)) end
+  return #due
 end
 
 -- ---- windows -----------------------------------------------------------------------------
 
--- Load a window (nil when absent). Bucketed: counts in w.c[1..B].
-local function loadWin(key)
+-- Load a window (nil when absent). Bucketed counts are read lazily into w.c: given the
+-- expected shape (W, B), one HMGET reads the meta fields and the bucket of now, which is all
+-- an admission needs while the window stays in its current bucket; buckets that expire when
+-- it moves on are read then, and every bucket only when a refusal or a read needs them all.
+local function loadWin(key, W, B)
   local wk = P .. 'w:' .. key
-  local m = redis.call('HMGET', wk, 'm', 'W', 'B', 'T', 'L')
+  local s = 'L'
+  if B then s = floor(now / (W / B)) % B + 1 end
+  local m = call('HMGET', wk, 'm', 'W', 'B', 'T', 'L', s)
   if not m[1] then return nil end
-  local w = { key = key, wk = wk, mode = m[1], W = tonumber(m[2]), B = tonumber(m[3]), T = tonumber(m[4]), dirty = {} }
+  local w = { key = key, wk = wk, mode = m[1], W = tonumber(m[2]), B = tonumber(m[3]), T = tonumber(m[4]), dirty = {}, c = {} }
   if w.mode == 'b' then
     w.L = tonumber(m[5])
-    local fields = {}
-    for i = 1, w.B do fields[i] = tostring(i) end
-    local c = redis.call('HMGET', wk, unpack(fields))
-    w.c = {}
-    for i = 1, w.B do w.c[i] = tonumber(c[i]) or 0 end
+    if B and w.B == B and w.W == W then w.c[s] = tonumber(m[6]) or 0 end
   else
     w.lk = P .. 'l:' .. key
   end
   return w
 end
 
+-- Read the bucket counts of the slots not read yet.
+local function needSlots(w, slots)
+  local args, which = { w.wk }, {}
+  for _, s in ipairs(slots) do
+    if w.c[s] == nil then args[#args + 1] = s; which[#which + 1] = s end
+  end
+  if #which == 0 then return end
+  local r = call('HMGET', unpack(args))
+  for i, s in ipairs(which) do w.c[s] = tonumber(r[i]) or 0 end
+end
+
+local function loadAll(w)
+  if w.full then return end
+  local all = {}
+  for i = 1, w.B do all[i] = i end
+  needSlots(w, all)
+  w.full = true
+end
+
 local function newWin(key, W, B, mode)
-  local w = { key = key, wk = P .. 'w:' .. key, mode = mode, W = W, B = B, T = 0, dirty = {}, fresh = true }
+  local w = { key = key, wk = P .. 'w:' .. key, mode = mode, W = W, B = B, T = 0, dirty = {}, fresh = true, full = true }
   if mode == 'b' then
     w.L = -1
     w.c = {}
@@ -140,15 +238,19 @@ local function newWin(key, W, B, mode)
 end
 
 local function advance(w)
-  local idx = math.floor(now / (w.W / w.B))
+  local idx = floor(now / (w.W / w.B))
   if idx > w.L then
     local n = w.B
     if w.L < 0 or idx - w.L >= n then
+      loadAll(w)
       for i = 1, n do
         if w.c[i] ~= 0 then w.c[i] = 0; w.dirty[i] = true end
       end
       w.T = 0
     else
+      local slots = {}
+      for b = w.L + 1, idx do slots[#slots + 1] = b % n + 1 end
+      needSlots(w, slots)
       for b = w.L + 1, idx do
         local s = b % n + 1
         w.T = w.T - w.c[s]
@@ -164,16 +266,16 @@ end
 -- Exact window: forget hits that left (now - W, now].
 local function expireLog(w)
   local cutoff = now - w.W
-  local gone = redis.call('ZRANGEBYSCORE', w.lk, '-inf', int(cutoff))
+  local gone = call('ZRANGEBYSCORE', w.lk, '-inf', cutoff)
   if #gone > 0 then
     for _, t in ipairs(gone) do
       local f = 't' .. t
-      w.T = w.T - (tonumber(redis.call('HGET', w.wk, f)) or 0)
-      redis.call('HDEL', w.wk, f)
+      w.T = w.T - (tonumber(call('HGET', w.wk, f)) or 0)
+      call('HDEL', w.wk, f)
     end
-    redis.call('ZREMRANGEBYSCORE', w.lk, '-inf', int(cutoff))
-    if redis.call('ZCARD', w.lk) == 0 then w.T = 0 end
-    redis.call('HSET', w.wk, 'T', num(w.T))
+    call('ZREMRANGEBYSCORE', w.lk, '-inf', cutoff)
+    if call('ZCARD', w.lk) == 0 then w.T = 0 end
+    call('HSET', w.wk, 'T', w.T)
   end
 end
 
@@ -188,6 +290,7 @@ local function winFits(w, limit, weight)
   local count = winCount(w)
   if count + weight <= limit then return 0 end
   if w.mode == 'b' then
+    loadAll(w)
     local n = w.B
     local bms = w.W / n
     local idx = w.L
@@ -197,9 +300,9 @@ local function winFits(w, limit, weight)
     end
     return math.max(1, (idx + n) * bms - now)
   end
-  local ts = redis.call('ZRANGE', w.lk, 0, -1)
+  local ts = call('ZRANGE', w.lk, 0, -1)
   for _, t in ipairs(ts) do
-    count = count - (tonumber(redis.call('HGET', w.wk, 't' .. t)) or 0)
+    count = count - (tonumber(call('HGET', w.wk, 't' .. t)) or 0)
     if count + weight <= limit then return math.max(1, tonumber(t) + w.W - now) end
   end
   return math.max(1, tonumber(ts[#ts]) + w.W - now)
@@ -209,6 +312,7 @@ local function winUntilEmpty(w)
   local count = winCount(w)
   if count <= 0 then return 0 end
   if w.mode == 'b' then
+    loadAll(w)
     local n = w.B
     local bms = w.W / n
     for b = w.L, w.L - n + 1, -1 do
@@ -216,32 +320,31 @@ local function winUntilEmpty(w)
     end
     return 0
   end
-  local ts = redis.call('ZREVRANGE', w.lk, 0, -1)
+  local ts = call('ZREVRANGE', w.lk, 0, -1)
   for _, t in ipairs(ts) do
-    if (tonumber(redis.call('HGET', w.wk, 't' .. t)) or 0) > 0 then return math.max(1, tonumber(t) + w.W - now) end
+    if (tonumber(call('HGET', w.wk, 't' .. t)) or 0) > 0 then return math.max(1, tonumber(t) + w.W - now) end
   end
   return 0
 end
 
-local function winTtl(w)
-  local ttl = int(w.W * 2 + 60000)
-  redis.call('PEXPIRE', w.wk, ttl)
-  if w.mode == 'e' then redis.call('PEXPIRE', w.lk, ttl) end
-end
-
+-- A window key lives 2 * W + 60 s after the start of its newest bucket's first hit (so at
+-- least W + 60 s after its last hit): set when the window is created or moves to a new bucket.
 local function saveBuckets(w)
-  local args = { w.wk, 'T', num(w.T), 'L', int(w.L) }
+  local args = { w.wk, 'T', w.T }
+  local n = 3
+  if w.fresh or w.moved then args[4], args[5] = 'L', w.L; n = 5 end
   if w.fresh then
-    table.insert(args, 'm'); table.insert(args, 'b')
-    table.insert(args, 'W'); table.insert(args, int(w.W))
-    table.insert(args, 'B'); table.insert(args, int(w.B))
+    args[6], args[7], args[8], args[9], args[10], args[11] = 'm', 'b', 'W', w.W, 'B', w.B
+    n = 11
   end
   for i = 1, w.B do
-    if w.dirty[i] or w.fresh then table.insert(args, tostring(i)); table.insert(args, num(w.c[i])) end
+    if w.dirty[i] or w.fresh then args[n + 1] = i; args[n + 2] = w.c[i]; n = n + 2 end
   end
-  redis.call('HSET', unpack(args))
+  call('HSET', unpack(args))
+  if w.fresh or w.moved then call('PEXPIRE', w.wk, w.W * 2 + 60000) end
   w.dirty = {}
   w.fresh = nil
+  w.moved = nil
 end
 
 local function winAdd(w, weight)
@@ -254,30 +357,33 @@ local function winAdd(w, weight)
     saveBuckets(w)
   else
     expireLog(w)
-    local f = 't' .. int(now)
-    local before = tonumber(redis.call('HGET', w.wk, f)) or 0
+    local f = 't' .. num(now)
+    local before = tonumber(call('HGET', w.wk, f)) or 0
     w.T = w.T + weight
     if w.fresh then
-      redis.call('HSET', w.wk, 'm', 'e', 'W', int(w.W), 'B', int(w.B), 'T', num(w.T), f, num(before + weight))
+      call('HSET', w.wk, 'm', 'e', 'W', w.W, 'B', w.B, 'T', w.T, f, before + weight)
       w.fresh = nil
     else
-      redis.call('HSET', w.wk, 'T', num(w.T), f, num(before + weight))
+      call('HSET', w.wk, 'T', w.T, f, before + weight)
     end
-    redis.call('ZADD', w.lk, int(now), int(now))
+    call('ZADD', w.lk, now, now)
+    local ttl = w.W * 2 + 60000
+    call('PEXPIRE', w.wk, ttl)
+    call('PEXPIRE', w.lk, ttl)
   end
-  winTtl(w)
 end
 
 local function winAdjust(w, at, delta)
   if w.mode == 'b' then
     local idx = advance(w)
     local n = w.B
-    local b = math.floor(at / (w.W / n))
+    local b = floor(at / (w.W / n))
     if b > idx or b <= idx - n then
       if w.moved then saveBuckets(w) end
       return
     end
     local s = b % n + 1
+    needSlots(w, { s })
     local before = w.c[s]
     local after = math.max(0, before + delta)
     w.c[s] = after
@@ -286,35 +392,41 @@ local function winAdjust(w, at, delta)
     saveBuckets(w)
   else
     expireLog(w)
-    local f = 't' .. int(at)
-    local v = redis.call('HGET', w.wk, f)
+    local f = 't' .. num(at)
+    local v = call('HGET', w.wk, f)
     if not v then return end
     local before = tonumber(v)
     local after = math.max(0, before + delta)
     w.T = w.T + after - before
-    redis.call('HSET', w.wk, 'T', num(w.T), f, num(after))
+    call('HSET', w.wk, 'T', w.T, f, after)
   end
 end
 `;
 
+/** An EVAL script: the helpers are built on every call. */
+const PRELUDE = `local P, now, LEASES, floor, sub, call\n${SETUP}${HELPERS}`;
+
 /** reserve: ARGV = P, now, leaseMs, id, dryRun, nCounters, nWindows, (key, amount, cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* */
-export const RESERVE =
-  PRELUDE +
-  `
+const RESERVE_BODY = `
 local leaseMs = tonumber(ARGV[3])
 local id = ARGV[4]
 local dry = ARGV[5] == '1'
 local nc, nw = tonumber(ARGV[6]), tonumber(ARGV[7])
-if not dry then expireLeases(100) end
 local base = 7 + nc * 4
+-- Expired leases are returned lazily: only a refused counter or a taken id can depend on
+-- them (holds only ever make a cap tighter), so the first attempt skips the sweep and an
+-- attempt that would refuse sweeps and runs again. Nothing is written before that point.
+local RETRY = {}
+local function attempt(swept)
 local wins, counts = {}, {}
 for i = 1, nw do
   local o = base + (i - 1) * 6
   local key, W, limit, weight, B, mode = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]), ARGV[o + 6]
-  local w = loadWin(key)
+  local w
+  if mode == 'b' then w = loadWin(key, W, B) else w = loadWin(key) end
   local count = 0
   if w then
-    if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, int(w.W), int(w.B) } end
+    if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, num(w.W), num(w.B) } end
     count = winCount(w)
   end
   if count + weight > limit or (weight == 0 and count >= limit) then
@@ -329,142 +441,183 @@ for i = 1, nw do
   counts[i] = num(count + weight)
 end
 local holds = false
-local used, held, existed = {}, {}, {}
+local used, held, xs, existed = {}, {}, {}, {}
 for i = 1, nc do
   local o = 7 + (i - 1) * 4
   local key, amount, cap = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
   if amount ~= '0' then holds = true end
   if cap ~= '' or (amount ~= '0' and not dry) then
-    local st = redis.call('HMGET', P .. 'c:' .. key, 'u', 'h')
-    used[i], held[i] = st[1] or '0', st[2] or '0'
+    local st = call('HMGET', P .. 'c:' .. key, 'u', 'h', 'x')
+    used[i], held[i], xs[i] = st[1] or '0', st[2] or '0', st[3]
     existed[i] = st[1] or st[2]
     if cap ~= '' then
-      local h, l = sum3(used[i], held[i], amount)
-      local ch, cl = limbs(cap)
-      local c = cmp(h, l, ch, cl)
-      if c > 0 or (amount == '0' and c >= 0) then return { 0, 'c', i - 1, used[i], held[i] } end
+      local c = cmpCap(used[i], held[i], amount, cap)
+      if c > 0 or (amount == '0' and c >= 0) then
+        if not swept then return RETRY end
+        return { 0, 'c', i - 1, used[i], held[i] }
+      end
     end
   end
 end
 local expiresAt = now + leaseMs
-local out = { 1, int(expiresAt) }
+local out = { 1, expiresAt }
 for i = 1, nw do out[i + 2] = counts[i] end
 if dry then return out end
+local newHeld = {}
 if holds then
   if id == '' then return { -1, 'noid' } end
-  if redis.call('EXISTS', P .. 'r:' .. id) == 1 or redis.call('ZSCORE', LEASES, id) then return { -1, 'dupid' } end
   for i = 1, nc do
-    local o = 7 + (i - 1) * 4
-    if ARGV[o + 2] ~= '0' then
-      local h, l = sum3(held[i], ARGV[o + 2], '0')
-      if not fits64(h, l) then return { -1, 'overflow', i - 1 } end
+    local a = ARGV[7 + (i - 1) * 4 + 2]
+    if a ~= '0' then
+      newHeld[i] = addDec(held[i], a, 1)
+      if newHeld[i] == nil then return { -1, 'overflow', i - 1 } end
     end
+  end
+  -- The first write: a live id is refused before anything changes.
+  if call('ZADD', LEASES, 'NX', expiresAt, id) == 0 then
+    if not swept then return RETRY end
+    return { -1, 'dupid' }
   end
 end
 for i = 1, nw do
-  local o = base + (i - 1) * 6
-  winAdd(wins[i], tonumber(ARGV[o + 4]))
+  winAdd(wins[i], tonumber(ARGV[base + (i - 1) * 6 + 4]))
 end
 if holds then
-  local rk = P .. 'r:' .. id
-  local rec = { rk }
+  local rec = { P .. 'r:' .. id, 'e', expiresAt }
   for i = 1, nc do
     local o = 7 + (i - 1) * 4
     local key, amount, exp = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4]
     if amount ~= '0' then
       local ck = P .. 'c:' .. key
-      redis.call('HINCRBY', ck, 'h', amount)
-      if not existed[i] then redis.call('HSETNX', ck, 'u', '0') end
-      touchTtl(ck, existed[i] and 1 or 0, exp, expiresAt)
-      table.insert(rec, key); table.insert(rec, amount)
+      local ttl = ttlFor(existed[i], xs[i], exp, expiresAt, leaseMs)
+      local args = { ck, 'h', newHeld[i] }
+      if not existed[i] then args[4], args[5] = 'u', '0' end
+      if ttl then args[#args + 1] = 'x'; args[#args + 1] = now + ttl end
+      call('HSET', unpack(args))
+      if ttl then call('PEXPIRE', ck, ttl) end
+      rec[#rec + 1] = '.' .. key
+      rec[#rec + 1] = amount
     end
   end
-  redis.call('HSET', unpack(rec))
-  redis.call('ZADD', LEASES, int(expiresAt), id)
+  call('HSET', unpack(rec))
 end
 return out
+end
+local r = attempt(false)
+if r == RETRY then
+  expireLeases(100)
+  r = attempt(true)
+end
+return r
 `;
 
 /** commit: ARGV = P, now, id, nCounters, nWindows, ledgerJson ('' none), maxLen, (key, amount, expiresAt)*, (key, delta, at)* */
-export const COMMIT =
-  PRELUDE +
-  `
+const COMMIT_BODY = `
 local id = ARGV[3]
 local nc, nw = tonumber(ARGV[4]), tonumber(ARGV[5])
 local ledger, maxLen = ARGV[6], ARGV[7]
-expireLeases(100)
-local cur = {}
+local ends, holds = loadRes(id)
+local st, newU, last = {}, {}, {}
 for i = 1, nc do
-  local o = 7 + (i - 1) * 3
-  local u = redis.call('HGET', P .. 'c:' .. ARGV[o + 1], 'u')
-  cur[i] = u
-  local h, l = sum3(u or '0', ARGV[o + 2], '0')
-  if not fits64(h, l) then return { -1, 'overflow', i - 1 } end
+  local key = ARGV[7 + (i - 1) * 3 + 1]
+  local s = last[key]
+  if s == nil then
+    local r = call('HMGET', P .. 'c:' .. key, 'u', 'h', 'x')
+    s = { u = r[1] or '0', h = r[2], x = r[3], existed = r[1] or r[2] }
+    last[key] = s
+  end
+  st[i] = s
+  newU[i] = addDec(s.u, ARGV[7 + (i - 1) * 3 + 2], 1)
+  if newU[i] == nil then return { -1, 'overflow', i - 1 } end
+  s.u = newU[i]
 end
 local found = 0
-local score = redis.call('ZSCORE', LEASES, id)
-if score then
-  if tonumber(score) > now then found = 1 end
-  dropHolds(id)
+if ends then
+  if ends > now then found = 1 end
+  call('DEL', P .. 'r:' .. id)
+  call('ZREM', LEASES, id)
 end
 local out = { found }
 for i = 1, nc do
   local o = 7 + (i - 1) * 3
-  local ck = P .. 'c:' .. ARGV[o + 1]
-  local existed = redis.call('EXISTS', ck)
-  redis.call('HINCRBY', ck, 'u', ARGV[o + 2])
-  touchTtl(ck, existed, ARGV[o + 3], nil)
-  out[i + 1] = redis.call('HGET', ck, 'u')
+  local key, exp = ARGV[o + 1], ARGV[o + 3]
+  local ck = P .. 'c:' .. key
+  local s = st[i]
+  local ttl = ttlFor(s.existed, s.x, exp, nil, 0)
+  local args = { ck, 'u', newU[i] }
+  local hold = holds and holds[key]
+  if hold then
+    holds[key] = nil
+    if s.h then
+      local nh = addDec(s.h, hold, -1)
+      if nh == nil or sub(nh, 1, 1) == '-' then nh = '0' end
+      args[4], args[5] = 'h', nh
+    end
+  end
+  if ttl then args[#args + 1] = 'x'; args[#args + 1] = now + ttl; s.x = now + ttl end
+  call('HSET', unpack(args))
+  if ttl then call('PEXPIRE', ck, ttl) end
+  s.existed = true
+  out[i + 1] = newU[i]
 end
+if holds then for k, a in pairs(holds) do dropHold(k, a) end end
 local base = 7 + nc * 3
 for i = 1, nw do
   local o = base + (i - 1) * 3
   local w = loadWin(ARGV[o + 1])
   if w then winAdjust(w, tonumber(ARGV[o + 3]), tonumber(ARGV[o + 2])) end
 end
-if ledger ~= '' then redis.call('XADD', P .. 'ledger', 'MAXLEN', '~', maxLen, '*', 'e', ledger) end
+if ledger ~= '' then call('XADD', P .. 'ledger', 'MAXLEN', '~', maxLen, '*', 'e', ledger) end
 return out
 `;
 
 /** release: ARGV = P, now, id */
-export const RELEASE =
-  PRELUDE +
-  `
+const RELEASE_BODY = `
 expireLeases(100)
-local score = redis.call('ZSCORE', LEASES, ARGV[3])
-if not score then return 0 end
-dropHolds(ARGV[3])
-if tonumber(score) > now then return 1 end
+local ends, holds = loadRes(ARGV[3])
+if not ends then return 0 end
+for k, a in pairs(holds) do dropHold(k, a) end
+forgetRes(ARGV[3])
+if ends > now then return 1 end
 return 0
 `;
 
 /** add: ARGV = P, now, n, (key, amount, expiresAt)* */
-export const ADD =
-  PRELUDE +
-  `
+const ADD_BODY = `
 local n = tonumber(ARGV[3])
+local st, newU, last = {}, {}, {}
 for i = 1, n do
-  local o = 3 + (i - 1) * 3
-  local u = redis.call('HGET', P .. 'c:' .. ARGV[o + 1], 'u')
-  local h, l = sum3(u or '0', ARGV[o + 2], '0')
-  if not fits64(h, l) then return { -1, 'overflow', i - 1 } end
+  local key = ARGV[3 + (i - 1) * 3 + 1]
+  local s = last[key]
+  if s == nil then
+    local r = call('HMGET', P .. 'c:' .. key, 'u', 'h', 'x')
+    s = { u = r[1] or '0', x = r[3], existed = r[1] or r[2] }
+    last[key] = s
+  end
+  st[i] = s
+  newU[i] = addDec(s.u, ARGV[3 + (i - 1) * 3 + 2], 1)
+  if newU[i] == nil then return { -1, 'overflow', i - 1 } end
+  s.u = newU[i]
 end
-local out = {}
 for i = 1, n do
   local o = 3 + (i - 1) * 3
   local ck = P .. 'c:' .. ARGV[o + 1]
-  local existed = redis.call('EXISTS', ck)
-  redis.call('HINCRBY', ck, 'u', ARGV[o + 2])
-  touchTtl(ck, existed, ARGV[o + 3], nil)
-  out[i] = redis.call('HGET', ck, 'u')
+  local s = st[i]
+  local ttl = ttlFor(s.existed, s.x, ARGV[o + 3], nil, 0)
+  if ttl then
+    call('HSET', ck, 'u', newU[i], 'x', now + ttl)
+    call('PEXPIRE', ck, ttl)
+    s.x = now + ttl
+  else
+    call('HSET', ck, 'u', newU[i])
+  end
+  s.existed = true
 end
-return out
+return newU
 `;
 
 /** read: ARGV = P, now, key* → used, held pairs */
-export const READ =
-  PRELUDE +
-  `
+const READ_BODY = `
 expireLeases(100)
 local out = {}
 for i = 3, #ARGV do
@@ -476,21 +629,20 @@ return out
 `;
 
 /** readWindows: ARGV = P, now, (key, windowMs, limit, buckets, mode)* → count, retryAfterMs ('inf'), resetMs triples */
-export const READ_WINDOWS =
-  PRELUDE +
-  `
+const READ_WINDOWS_BODY = `
 local out = {}
 local n = (#ARGV - 2) / 5
 for i = 1, n do
   local o = 2 + (i - 1) * 5
   local key, W, limit, B, mode = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), ARGV[o + 5]
-  local w = loadWin(key)
+  local w
+  if mode == 'b' then w = loadWin(key, W, B) else w = loadWin(key) end
   if not w then
     table.insert(out, '0')
     if limit >= 1 then table.insert(out, '0') else table.insert(out, 'inf') end
     table.insert(out, '0')
   else
-    if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, int(w.W), int(w.B) } end
+    if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, num(w.W), num(w.B) } end
     local count = winCount(w)
     local ra = 0
     if count + 1 > limit then ra = winFits(w, limit, 1) end
@@ -503,9 +655,7 @@ return out
 `;
 
 /** delete: ARGV = P, now, key* → how many counters and windows existed */
-export const DELETE =
-  PRELUDE +
-  `
+const DELETE_BODY = `
 local n = 0
 for i = 3, #ARGV do
   n = n + redis.call('DEL', P .. 'c:' .. ARGV[i])
@@ -516,9 +666,7 @@ return n
 `;
 
 /** keys (one SCAN step): ARGV = P, now, cursor, pattern, count → cursor, key* */
-export const SCAN_KEYS =
-  PRELUDE +
-  `
+const SCAN_KEYS_BODY = `
 local r = redis.call('SCAN', ARGV[3], 'MATCH', ARGV[4], 'COUNT', ARGV[5])
 local out = { r[1] }
 local cut = #P + 3
@@ -527,17 +675,13 @@ return out
 `;
 
 /** appendLedger: ARGV = P, now, maxLen, json* */
-export const APPEND_LEDGER =
-  PRELUDE +
-  `
+const APPEND_LEDGER_BODY = `
 for i = 4, #ARGV do redis.call('XADD', P .. 'ledger', 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i]) end
 return #ARGV - 3
 `;
 
 /** compareAndSet: ARGV = P, now, key, expectedVersion, value → ok, version, value */
-export const COMPARE_AND_SET =
-  PRELUDE +
-  `
+const COMPARE_AND_SET_BODY = `
 local vk = P .. 'v:' .. ARGV[3]
 local cur = redis.call('HMGET', vk, 'n', 's')
 local version = tonumber(cur[1]) or 0
@@ -547,9 +691,7 @@ return { 1, version + 1, ARGV[5] }
 `;
 
 /** sweep: ARGV = P, now → leases expired */
-export const SWEEP =
-  PRELUDE +
-  `
+const SWEEP_BODY = `
 local total = 0
 while true do
   local n = expireLeases(1000)
@@ -559,20 +701,46 @@ end
 return total
 `;
 
-/** Every script by name. */
-export const SCRIPTS = {
-  reserve: RESERVE,
-  commit: COMMIT,
-  release: RELEASE,
-  add: ADD,
-  read: READ,
-  readWindows: READ_WINDOWS,
-  delete: DELETE,
-  scanKeys: SCAN_KEYS,
-  appendLedger: APPEND_LEDGER,
-  compareAndSet: COMPARE_AND_SET,
-  sweep: SWEEP,
+/** The body of every script by name (after the helpers). */
+const BODIES = {
+  reserve: RESERVE_BODY,
+  commit: COMMIT_BODY,
+  release: RELEASE_BODY,
+  add: ADD_BODY,
+  read: READ_BODY,
+  readWindows: READ_WINDOWS_BODY,
+  delete: DELETE_BODY,
+  scanKeys: SCAN_KEYS_BODY,
+  appendLedger: APPEND_LEDGER_BODY,
+  compareAndSet: COMPARE_AND_SET_BODY,
+  sweep: SWEEP_BODY,
 } as const;
 
+/** Every script by name, as sent to EVAL. */
+export const SCRIPTS = Object.fromEntries(Object.entries(BODIES).map(([k, b]) => [k, PRELUDE + b])) as Record<keyof typeof BODIES, string>;
+
 /** A script's name. */
-export type ScriptName = keyof typeof SCRIPTS;
+export type ScriptName = keyof typeof BODIES;
+
+/**
+ * The same scripts as one Redis Functions library (Redis 7+, `FUNCTION LOAD`): the helpers
+ * are built once when the library loads instead of on every call, which is most of a small
+ * script's cost. Library and function names carry a hash of the source, so versions of this
+ * package that share a server each find their own.
+ */
+export function functionLibrary(hash: string): {
+  readonly name: string;
+  readonly code: string;
+  readonly functions: Record<ScriptName, string>;
+} {
+  const tag = hash.slice(0, 12);
+  const name = `agent_governor_${tag}`;
+  const functions = {} as Record<ScriptName, string>;
+  let code = `#!lua name=${name}\nlocal ARGV, P, now, LEASES, floor, sub, call\n${HELPERS}\n`;
+  for (const [k, body] of Object.entries(BODIES) as [ScriptName, string][]) {
+    const fn = `ag_${tag}_${k.toLowerCase()}`;
+    functions[k] = fn;
+    code += `redis.register_function('${fn}', function(_, argv)\nARGV = argv\n${SETUP}\n${body}\nend)\n`;
+  }
+  return { name, code, functions };
+}

@@ -1,0 +1,130 @@
+// RedisStore against MemoryStore as a model: random runs of reserve, commit, release, add,
+// reads and clock steps give the same answers from both. This covers what the speed-minded
+// scripts do differently from a plain reading of the contract: money added as doubles below
+// 1e14 and on exact limbs above it, bucketed windows read one bucket at a time, reservations
+// and counter TTL bookkeeping kept in the hashes themselves.
+import type { Redis } from 'ioredis';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStore, type ReserveRequest, type WindowItem } from 'agent-governor';
+import { ManualClock } from 'agent-governor/testing';
+import { RedisStore } from 'agent-governor/redis';
+import { connectRedis, dropPrefix, freshPrefix } from './redis-helpers.js';
+
+let client: Redis;
+beforeAll(async () => {
+  client = await connectRedis();
+});
+afterAll(async () => {
+  await client?.quit();
+});
+
+const KEYS = ['a', 'b', 'c'] as const;
+// Amounts around the 1e14 switch from doubles to limbs, and past 2^53.
+const amount = fc.constantFrom(0n, 1n, 7n, 99_999_999_999_999n, 100_000_000_000_000n, 2n ** 53n + 1n, 123_456_789_012_345_678n);
+const cap = fc.option(fc.constantFrom(10n, 100_000_000_000_000n, 2n ** 53n + 5n, 400_000_000_000_000_000n), { nil: undefined });
+const WINDOWS: Record<string, Omit<WindowItem, 'weight' | 'limit'>> = {
+  wb: { key: 'wb', windowMs: 1000, buckets: 10, mode: 'bucketed' },
+  we: { key: 'we', windowMs: 500, mode: 'exact' },
+};
+
+type Op =
+  | {
+      op: 'reserve';
+      counters: { key: string; amount: bigint; cap: bigint | undefined }[];
+      windows: { w: string; weight: number; limit: number }[];
+      leaseMs: number;
+    }
+  | { op: 'commit'; which: number; counters: { key: string; amount: bigint }[]; adjust: number }
+  | { op: 'release'; which: number }
+  | { op: 'add'; items: { key: string; amount: bigint; neg: boolean }[] }
+  | { op: 'tick'; ms: number }
+  | { op: 'read' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    op: fc.constant('reserve' as const),
+    counters: fc.uniqueArray(fc.record({ key: fc.constantFrom(...KEYS), amount, cap }), { maxLength: 3, selector: (c) => c.key }),
+    windows: fc.uniqueArray(
+      fc.record({ w: fc.constantFrom('wb', 'we'), weight: fc.constantFrom(0, 1, 2.5, 4), limit: fc.constantFrom(0, 3, 8, 20) }),
+      { maxLength: 2, selector: (w) => w.w },
+    ),
+    leaseMs: fc.constantFrom(100, 800, 3000),
+  }),
+  fc.record({
+    op: fc.constant('commit' as const),
+    which: fc.nat(30),
+    counters: fc.array(fc.record({ key: fc.constantFrom(...KEYS), amount }), { maxLength: 3 }),
+    adjust: fc.constantFrom(0, -1, 2),
+  }),
+  fc.record({ op: fc.constant('release' as const), which: fc.nat(30) }),
+  fc.record({
+    op: fc.constant('add' as const),
+    items: fc.array(fc.record({ key: fc.constantFrom(...KEYS), amount, neg: fc.boolean() }), { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({ op: fc.constant('tick' as const), ms: fc.constantFrom(0, 1, 99, 100, 250, 700, 1500) }),
+  fc.constant({ op: 'read' as const }),
+);
+
+describe('RedisStore answers as MemoryStore does', () => {
+  it('over random runs of every counter, window and reservation primitive', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), async (ops) => {
+        const clock = new ManualClock(Date.UTC(2026, 0, 5) + 37);
+        const prefix = freshPrefix('model');
+        const redis = new RedisStore({ client, prefix, clock });
+        const memory = new MemoryStore({ clock });
+        const ids: { id: string; at: number }[] = [];
+        try {
+          for (const [n, o] of ops.entries()) {
+            if (o.op === 'tick') {
+              clock.advance(o.ms);
+              continue;
+            }
+            // Reads return expired leases, so they are ops of their own: between them, reserves
+            // must find expired holds by themselves.
+            if (o.op === 'read') {
+              expect(await redis.read([...KEYS])).toEqual(await memory.read([...KEYS]));
+              const reads = Object.values(WINDOWS).map((w) => ({ ...w, limit: 8 }));
+              expect(await redis.readWindows(reads)).toEqual(await memory.readWindows(reads));
+              continue;
+            }
+            const run = async (s: RedisStore | MemoryStore): Promise<unknown> => {
+              switch (o.op) {
+                case 'reserve': {
+                  const req: ReserveRequest = {
+                    id: `r${n}`,
+                    leaseMs: o.leaseMs,
+                    counters: o.counters.map((c) => ({ key: c.key, amount: c.amount, cap: c.cap, expiresAt: clock.now() + 5000 })),
+                    windows: o.windows.map((w) => ({ ...WINDOWS[w.w]!, weight: w.weight, limit: w.limit })),
+                  };
+                  return s.reserve(req);
+                }
+                case 'commit': {
+                  const r = ids[o.which % Math.max(1, ids.length)];
+                  return s.commit({
+                    id: r?.id ?? 'none',
+                    counters: o.counters,
+                    windows: o.adjust === 0 || r === undefined ? [] : [{ ...WINDOWS.wb!, delta: o.adjust, at: r.at }],
+                  });
+                }
+                case 'release':
+                  return s.release(ids[o.which % Math.max(1, ids.length)]?.id ?? 'none');
+                case 'add':
+                  return s.add(o.items.map((i) => ({ key: i.key, amount: i.neg ? -i.amount : i.amount })));
+              }
+            };
+            const expected = await run(memory);
+            expect(await run(redis), `op ${n}: ${o.op}`).toEqual(expected);
+            if (o.op === 'reserve' && (expected as { ok: boolean }).ok) ids.push({ id: `r${n}`, at: clock.now() });
+          }
+          expect(await redis.read([...KEYS])).toEqual(await memory.read([...KEYS]));
+        } finally {
+          redis.close();
+          await dropPrefix(client, prefix);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  }, 60_000);
+});
