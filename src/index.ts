@@ -247,3 +247,8 @@ export {
 export type { BudgetAlternative } from './core/index.js';
 // Usage reports whose figures are estimates (integrations settle cut streams with them).
 export type { ReportOptions } from './engine/index.js';
+
+// Types the public API names that were not exported yet: a listener's payload, a tracker option, a catalog entry's part.
+export type { PricingWarningEvent } from './engine/index.js';
+export type { Alternatives } from './tracker/index.js';
+export type { CatalogVariant } from './costs/index.js';
