@@ -296,3 +296,8 @@ export {
   type WasteItem,
   type WasteReport,
 } from './analytics/index.js';
+
+// Types the public API names that were not exported yet: a listener's payload, a tracker option, a catalog entry's part.
+export type { PricingWarningEvent } from './engine/index.js';
+export type { Alternatives } from './tracker/index.js';
+export type { CatalogVariant } from './costs/index.js';

@@ -18,6 +18,7 @@ export {
   CATALOG_VERSION,
   resolveCatalog,
   type CatalogModel,
+  type CatalogVariant,
   type CatalogUpdateOptions,
 } from './catalog.js';
 export {

@@ -3,6 +3,7 @@ export type {
   BudgetChangedEvent,
   GovernorEvents,
   ListenerErrorEvent,
+  PricingWarningEvent,
   StoreErrorEvent,
   UsageEvent,
   ViolationEvent,

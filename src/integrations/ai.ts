@@ -23,7 +23,7 @@ import {
 export type AIMiddlewareOptions = IntegrationOptions;
 
 /** The model as the middleware sees it (`LanguageModelV3` / `V4`): provider id (`openai.chat`) and model id. */
-interface ModelLike {
+export interface ModelLike {
   readonly provider: string;
   readonly modelId: string;
 }

@@ -35,14 +35,16 @@ export interface OpenAILike {
 
 type Method = (body: unknown, options?: unknown) => ApiPromise<unknown>;
 
-interface ChatUsage {
+/** The `usage` of a Chat Completions response or stream chunk, as {@link chatUsage} reads it. */
+export interface ChatUsage {
   prompt_tokens?: number | null;
   completion_tokens?: number | null;
   prompt_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null;
   completion_tokens_details?: { reasoning_tokens?: number | null } | null;
 }
 
-interface ResponsesUsage {
+/** The `usage` of a Responses API response, as {@link responsesUsage} reads it. */
+export interface ResponsesUsage {
   input_tokens?: number | null;
   output_tokens?: number | null;
   input_tokens_details?: { cached_tokens?: number | null; cache_write_tokens?: number | null } | null;

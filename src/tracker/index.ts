@@ -1,7 +1,7 @@
 export type { TrackerAdmission, TrackerCounter } from './admission.js';
 export { ResourceLimitError } from './errors.js';
 export type { TrackerEventListener, TrackerEvents, TrackerUsageEvent, TrackerViolationEvent, TrackerWarningEvent } from './events.js';
-export type { AlternativesContext, HardLimitCheck, ResourceEstimate, SoftLimitWarning } from './limits.js';
+export type { Alternatives, AlternativesContext, HardLimitCheck, ResourceEstimate, SoftLimitWarning } from './limits.js';
 export type { AllocateOptions, ResourceTrackerOptions } from './options.js';
 export {
   COMPLEXITY_MULTIPLIERS,
