@@ -42,7 +42,7 @@ import {
 } from './budgets/index.js';
 import { Analytics, type AnalyticsOptions, type AnalyticsPricing, type AnalyticsTokenUsage } from './analytics/index.js';
 import { BreakerRegistry, linkedController, type BreakerOptions, type BreakerPermit, type CircuitBreaker } from './breakers/index.js';
-import { CostCalculator, type ComputePrices, type MachineType, type ModelPrice } from './costs/index.js';
+import { CostCalculator, UnknownModelError, type ComputePrices, type MachineType, type ModelPrice } from './costs/index.js';
 import { RateLimiter, WaitQueues, type RateLimitConfig } from './ratelimit/index.js';
 import { ResourceTracker, type ResourceTrackerOptions, type TrackerAdmission } from './tracker/index.js';
 import {
@@ -643,7 +643,24 @@ export class Governor implements ReservationOwner {
    * recording anything; a refusal comes back as data (no Error is built).
    */
   async check(request: GuardRequest): Promise<AdmissionCheck> {
-    const p = this.prepare(request);
+    let p: PreparedRequest;
+    try {
+      p = this.prepare(request);
+    } catch (e) {
+      // A model without a price would be refused too: data here, like every refusal (bad input still throws).
+      if (!(e instanceof UnknownModelError)) throw e;
+      return {
+        allowed: false,
+        code: e.code,
+        limit: 'pricing',
+        meter: 'cost',
+        scope: undefined,
+        requested: undefined,
+        available: undefined,
+        max: undefined,
+        retryAfterMs: undefined,
+      };
+    }
     if (p.breaker !== undefined) {
       const breaker = this.breakers.for(p.breaker);
       const open = await this.guardStore('breaker', () => breaker.peek());

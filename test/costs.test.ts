@@ -554,6 +554,18 @@ describe('the pipeline prices every call', () => {
     const ran = vi.fn();
     await expect(gov.guard({ model: 'my-llm', estimate: { inputTokens: 10 } }, ran)).rejects.toMatchObject({ code: 'unknown_model' });
     expect(ran).not.toHaveBeenCalled();
+    // check() answers the same refusal as data, like every refusal.
+    expect(await gov.check({ model: 'my-llm', estimate: { inputTokens: 10 } })).toEqual({
+      allowed: false,
+      code: 'unknown_model',
+      limit: 'pricing',
+      meter: 'cost',
+      scope: undefined,
+      requested: undefined,
+      available: undefined,
+      max: undefined,
+      retryAfterMs: undefined,
+    });
     // A model without a token estimate needs no price to be admitted.
     await gov.guard({ model: 'my-llm' }, ran);
     expect(ran).toHaveBeenCalledTimes(1);
