@@ -6,7 +6,7 @@
  * 2. Each monthly report is timed from the rollups, and getCosts also from a raw ledger
  *    scan (rollups off), the anchor the rollups exist to beat.
  * 3. Memory: heap kept by the rollups (after GC) against the heap of the ledger itself.
- * 4. The governed hot path with the rollups on (the default) and off, each in its own process.
+ * 4. The governed hot path with the rollups on and off (the default), each in its own process.
  *
  * Run with `--expose-gc` for the memory figures (npm run bench passes it via a child process).
  */
@@ -125,7 +125,7 @@ export async function benchAnalytics(): Promise<void> {
   list.length = 0;
   gc();
   const h1 = heap();
-  const a = new Analytics({ store, clock, pricing: prices, flushEvery: 10_000 });
+  const a = new Analytics({ store, clock, pricing: prices, flushEvery: 10_000, rollups: true });
   const [recordMs] = await time(async () => {
     for (const e of (await store.queryLedger({ limit: N })).entries) a.record(e);
     await a.flush();

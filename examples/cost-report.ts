@@ -18,7 +18,7 @@ const gov = createGovernor({
   pricing: { models: prices },
   budgets: [{ id: 'team-month', scope: { workspace: 'acme' }, amount: '40', period: 'month' }],
   // Analytics options: downgrade candidates we vouch for.
-  analytics: { downgrades: { 'big-model': ['small-model'] } },
+  analytics: { rollups: true, downgrades: { 'big-model': ['small-model'] } },
 });
 
 // A tiny deterministic generator so the numbers are the same on every run.

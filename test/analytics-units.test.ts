@@ -18,6 +18,7 @@ describe('gov.analytics', () => {
       clock,
       pricing: { models: { m: { input: '1', output: '2' } } },
       limits: [{ id: 'calls', scope: { agent: '*' }, meter: 'llmCalls', max: 3 }],
+      analytics: { rollups: true },
     });
     const scope = { workspace: 'w', agent: 'a', execution: 'x1' };
     for (let i = 0; i < 3; i++) {

@@ -43,7 +43,12 @@ export interface AnalyticsOptions {
   pricing?: AnalyticsPricing | undefined;
   /** The budgets forecasts check for threshold crossings (the governor passes its `listLimits`). */
   budgets?: (() => readonly AnalyticsBudget[]) | undefined;
-  /** Keep hourly and daily rollups of recorded entries (default true). When false every report scans the ledger. */
+  /**
+   * Keep hourly and daily rollups of recorded entries (default false: every report scans the
+   * ledger). Turn on for large ledgers (a shared RedisStore): a monthly report over 1,000,000
+   * calls then reads rollups in tens of ms, for ~0.6–0.9 µs more per governed call and ~2 KB per
+   * scope and day kept in the store.
+   */
   rollups?: boolean | undefined;
   /** Fold and write recorded entries to the store after this many (default 10,000); reports flush first. */
   flushEvery?: number | undefined;
@@ -134,7 +139,7 @@ export function resolveOptions(options: AnalyticsOptions, pricing: AnalyticsPric
   return {
     store: o.store,
     currency: o.currency ?? 'USD',
-    rollups: o.rollups ?? true,
+    rollups: o.rollups ?? false,
     flushEvery: o.flushEvery ?? 10_000,
     exactPercentileLimit: o.exactPercentileLimit ?? 100_000,
     smallInputTokens: o.smallCallTokens?.input ?? 1000,
