@@ -5,13 +5,13 @@
  * recorded usage crossing a cap raises.
  */
 import type { Decimal } from 'decimal.js';
-import { formatUnits, InvalidInputError, toUnits, unitsToDecimal, type GovernorErrorCode, type MoneyInput } from '../core/index.js';
+import { formatUnits, InvalidInputError, toUnits, unitsToDecimal, type GovernorErrorCode } from '../core/index.js';
 import type { CounterState } from '../storage/index.js';
 import type { TrackerContext } from './context.js';
 import { FIELD_INDEX, FIELDS, type CounterField } from './fields.js';
 import type { OperationFeatures, UsagePredictor } from './prediction.js';
 import type { CompiledQuota, QuotaCap } from './quota.js';
-import { FIELD_NAMES, fieldUnits, nonNegNumber, parseMeters } from './usage-input.js';
+import { FIELD_NAMES, fieldUnits, nonNegNumber, parseMeters, type UsageInput } from './usage-input.js';
 import { toNumber } from './usage.js';
 
 /** One entry of seed 000's soft-limit check. */
@@ -23,21 +23,9 @@ export interface SoftLimitWarning {
   readonly remaining: number | Decimal;
 }
 
-/** What an operation is estimated to use, per resource (for the hard-limit check). */
-export interface ResourceEstimate {
-  readonly llmCalls?: number | undefined;
-  readonly toolCalls?: number | undefined;
-  readonly agentHops?: number | undefined;
-  readonly iterations?: number | undefined;
-  readonly tokensIn?: number | undefined;
-  readonly tokensOut?: number | undefined;
-  readonly money?: MoneyInput | undefined;
-  readonly apiCalls?: number | undefined;
-  readonly cpuHours?: number | string | undefined;
-  readonly memoryGbHours?: number | string | undefined;
-  readonly storageGb?: number | string | undefined;
+/** What an operation is estimated to use, per resource (for the hard-limit check): what `recordUsage` takes, plus time. */
+export interface ResourceEstimate extends UsageInput {
   readonly timeMinutes?: number | undefined;
-  readonly meters?: { readonly [meter: string]: number | string | undefined } | undefined;
 }
 
 /** The answer of seed 000's hard-limit check: a refusal is data here. */
