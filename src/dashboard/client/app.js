@@ -216,8 +216,15 @@
           series: [
             {},
             { label: 'Spent (' + cur + ')', stroke: C.blue, width: 2 },
-            { label: 'Forecast at current pace (' + cur + ')', stroke: C.orange, width: 2, dash: [6, 4], spanGaps: true },
-            { label: 'Budget (' + cur + ')', stroke: C.vermillion, width: 2 },
+            {
+              label: 'Forecast at current pace (' + cur + ')',
+              stroke: C.orange,
+              width: 2,
+              dash: [6, 4],
+              spanGaps: true,
+              points: { show: false },
+            },
+            { label: 'Budget (' + cur + ')', stroke: C.vermillion, width: 2, points: { show: false } },
           ],
           scales: {
             y: {
