@@ -58,11 +58,7 @@ describe('the live dashboard', () => {
 
     await spend055(gov);
     // Within a second: the event stream pushes the new snapshot (debounced 50 ms here).
-    await page.waitForFunction(
-      (t) => document.querySelector('.gauge[data-limit="p9-month"] .gauge-text')?.textContent === t,
-      '0.5500 USD of 1.0000 USD (55.00 %)',
-      { timeout: 1000 },
-    );
+    await expect.poll(() => gauge.innerText(), { timeout: 1000, interval: 20 }).toBe('0.5500 USD of 1.0000 USD (55.00 %)');
     expect(await text(page, '#total-cost')).toBe(moneyText(new Decimal(costs.totalCost).plus('0.55')));
     await page.locator('#alerts li.alert.warning').waitFor({ timeout: 1000 });
     expect(await text(page, '#alerts li.alert.warning')).toContain('p9-month (project=p9) reached 50 %: cost 0.55 of 1 USD');
@@ -76,7 +72,7 @@ describe('the live dashboard', () => {
     const errors = watchErrors(page);
     await page.goto(server.url);
     await page.locator('#total-cost').waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     expect(errors).toEqual([]);
     await page.close();
   });
