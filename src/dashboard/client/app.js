@@ -153,6 +153,8 @@
   function plot(box, opts, data) {
     opts.width = width(box);
     opts.tzDate = utcDate;
+    // A static legend (series names and colours); values show in the tooltip-less cursor only when hovered.
+    opts.legend = { live: false };
     var u = new uPlot(opts, data, box);
     charts.push({ u: u, box: box });
     return u;
