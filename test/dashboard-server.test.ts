@@ -1,8 +1,9 @@
 // The dashboard server over HTTP: binding rules, the token, read-only endpoints, the snapshot.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Governor } from 'agent-governor';
-import { isLoopback, serveDashboard, type DashboardServer, type DashboardSnapshot } from 'agent-governor/dashboard';
+import { createGovernor, type Governor } from 'agent-governor';
+import { buildSnapshot, isLoopback, serveDashboard, type DashboardServer, type DashboardSnapshot } from 'agent-governor/dashboard';
+import { pageHtml, scriptJson } from '../src/dashboard/html.js';
 import { fixtureGovernor, spend055 } from './browser.js';
 
 let gov: Governor;
@@ -134,5 +135,33 @@ describe('snapshots', () => {
       [Date.UTC(2026, 10, 1), 0.55 + (0.55 / 29.520833333333332) * 1.4791666666666667],
     ]);
     await server.close();
+  });
+});
+
+describe('snapshot details', () => {
+  it('draws a wildcard limit as one gauge per active member, the fullest first', async () => {
+    const g = createGovernor({ limits: [{ id: 'per-agent', scope: { agent: '*' }, meter: 'llmCalls', max: 10 }] });
+    for (const agent of ['a', 'b', 'b', 'c', 'c', 'c'])
+      await g.guard({ scope: { project: 'x', agent }, estimate: { llmCalls: 1 } }, () => 1);
+    const s = await buildSnapshot(g);
+    expect(s.budgets.map((b) => [b.id, b.scope, b.used, b.usagePercent])).toEqual([
+      ['per-agent', { agent: 'c' }, '3', 30],
+      ['per-agent', { agent: 'b' }, '2', 20],
+      ['per-agent', { agent: 'a' }, '1', 10],
+    ]);
+    await g.close();
+  });
+
+  it('refuses a bad period or scope at start', async () => {
+    await expect(serveDashboard(gov, { period: 'year' as 'month' })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(serveDashboard(gov, { scope: { agent: '*' } })).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('embeds data and titles so that no value can close the script or inject markup', () => {
+    const hostile = '</script><img src=x onerror=alert(1)>\u2028';
+    expect(scriptJson({ m: hostile })).toBe('{"m":"\\u003c/script>\\u003cimg src=x onerror=alert(1)>\\u2028"}');
+    expect(JSON.parse(scriptJson({ m: hostile }))).toEqual({ m: hostile });
+    const html = pageHtml({ title: hostile });
+    expect(html).toContain('<title>&#60;/script&#62;&#60;img src=x onerror=alert(1)&#62;\u2028</title>');
   });
 });

@@ -8,7 +8,7 @@ import { Decimal } from 'decimal.js';
 import { InvalidInputError, validateScope, type Scope } from '../core/index.js';
 import type { ReportQuery } from '../analytics/index.js';
 import type { LedgerEntry } from '../storage/index.js';
-import type { Governor } from '../index.js';
+import type { Governor, LimitInfo } from '../index.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -122,8 +122,8 @@ export async function buildSnapshot(gov: Governor, options: SnapshotOptions = {}
     a.getRecommendations(query),
   ]);
   const now = gov.clock.now();
-  const budgets = await budgetViews(gov, scope, now);
   const activity = await activityOf(gov, scope, now, options.onProgress);
+  const budgets = await budgetViews(gov, scope, now, activity.scopes);
   const breakers = (await gov.breakers.snapshot()).map((b) => ({
     key: b.key,
     state: b.state,
@@ -176,58 +176,94 @@ function within(inner: Scope, outer: Scope): boolean {
   return Object.entries(outer).every(([k, v]) => v === undefined || (inner as Record<string, string | undefined>)[k] === v);
 }
 
-async function budgetViews(gov: Governor, scope: Scope, now: number): Promise<BudgetView[]> {
+/** Most gauges drawn for one wildcard limit (the fullest first). */
+export const MAX_GAUGES_PER_LIMIT = 12;
+
+/** The concrete scopes a wildcard limit (`{ agent: '*' }`) stands for among `seen`: one per member. */
+function members(pattern: Scope, seen: readonly Scope[]): Scope[] {
+  const out = new Map<string, Scope>();
+  for (const s of seen) {
+    const c: Record<string, string> = {};
+    let ok = true;
+    for (const [k, v] of Object.entries(pattern) as [string, string | undefined][]) {
+      const have = (s as Record<string, string | undefined>)[k];
+      if (v === undefined) continue;
+      if (have === undefined || (v !== '*' && v !== have)) {
+        ok = false;
+        break;
+      }
+      c[k] = have;
+    }
+    if (ok) out.set(JSON.stringify(c), c as Scope);
+  }
+  return [...out.values()];
+}
+
+async function budgetViews(gov: Governor, scope: Scope, now: number, seen: readonly Scope[]): Promise<BudgetView[]> {
   // Limits on the scope or under it; sliding windows are rate limits, not budgets.
   const limits = gov.listLimits().filter((l) => l.windowMs === undefined && (within(l.scope, scope) || within(scope, l.scope)));
   const out: BudgetView[] = [];
   for (const l of limits) {
-    const st = (await gov.getStatus(l.scope)).find((s) => s.limit === l.id);
-    if (st === undefined) continue;
-    let burn: BudgetView['burn'] = null;
-    if (l.meter === 'cost' && st.period !== undefined) {
-      const report = await gov.analytics.getCosts({
-        scope: l.scope,
-        period: { from: st.period.startMs, to: Math.min(now + 1, st.period.endMs) },
-      });
-      let acc = new Decimal(0);
-      const actual: [number, number][] = [[st.period.startMs, 0]];
-      for (const d of report.trends.daily) {
-        acc = acc.plus(d.cost);
-        actual.push([Math.min(Date.parse(d.date) + DAY, now), acc.toNumber()]);
-      }
-      // The pace so far (at least one day elapsed, as analytics counts it) carried to the period's end.
-      const elapsedDays = Math.max(1, (now - st.period.startMs) / DAY);
-      const perDay = acc.div(elapsedDays);
-      const end = acc.plus(perDay.mul((st.period.endMs - now) / DAY));
-      burn = {
-        actual,
-        forecast: [
-          [now, acc.toNumber()],
-          [st.period.endMs, end.toNumber()],
-        ],
-      };
+    // A wildcard limit counts per member: one gauge for each member active in the last days, the fullest first.
+    const wild = Object.values(l.scope).includes('*');
+    const scopes = wild ? members(l.scope, seen) : [l.scope];
+    const views: BudgetView[] = [];
+    for (const s of scopes) {
+      const v = await budgetView(gov, l, s, now);
+      if (v !== undefined) views.push(v);
     }
-    out.push({
-      id: l.id,
-      scope: l.scope,
-      meter: l.meter,
-      enforcement: l.enforcement,
-      period: l.period,
-      max: st.max.toString(),
-      used: st.used.toString(),
-      held: st.held.toString(),
-      remaining: st.remaining.toString(),
-      usagePercent: st.usagePercent,
-      thresholds: l.thresholds,
-      thresholdReached: st.thresholdReached ?? null,
-      isOver: st.isOver,
-      currency: st.currency ?? null,
-      periodStart: st.period?.startMs ?? null,
-      periodEnd: st.period?.endMs ?? null,
-      burn,
-    });
+    if (wild) views.sort((a, b) => b.usagePercent - a.usagePercent || JSON.stringify(a.scope).localeCompare(JSON.stringify(b.scope)));
+    out.push(...views.slice(0, wild ? MAX_GAUGES_PER_LIMIT : views.length));
   }
   return out;
+}
+
+async function budgetView(gov: Governor, l: LimitInfo, scope: Scope, now: number): Promise<BudgetView | undefined> {
+  const st = (await gov.getStatus(scope)).find((s) => s.limit === l.id);
+  if (st === undefined) return undefined;
+  let burn: BudgetView['burn'] = null;
+  if (l.meter === 'cost' && st.period !== undefined) {
+    const report = await gov.analytics.getCosts({
+      scope: l.scope,
+      period: { from: st.period.startMs, to: Math.min(now + 1, st.period.endMs) },
+    });
+    let acc = new Decimal(0);
+    const actual: [number, number][] = [[st.period.startMs, 0]];
+    for (const d of report.trends.daily) {
+      acc = acc.plus(d.cost);
+      actual.push([Math.min(Date.parse(d.date) + DAY, now), acc.toNumber()]);
+    }
+    // The pace so far (at least one day elapsed, as analytics counts it) carried to the period's end.
+    const elapsedDays = Math.max(1, (now - st.period.startMs) / DAY);
+    const perDay = acc.div(elapsedDays);
+    const end = acc.plus(perDay.mul((st.period.endMs - now) / DAY));
+    burn = {
+      actual,
+      forecast: [
+        [now, acc.toNumber()],
+        [st.period.endMs, end.toNumber()],
+      ],
+    };
+  }
+  return {
+    id: l.id,
+    scope: st.scope,
+    meter: l.meter,
+    enforcement: l.enforcement,
+    period: l.period,
+    max: st.max.toString(),
+    used: st.used.toString(),
+    held: st.held.toString(),
+    remaining: st.remaining.toString(),
+    usagePercent: st.usagePercent,
+    thresholds: l.thresholds,
+    thresholdReached: st.thresholdReached ?? null,
+    isOver: st.isOver,
+    currency: st.currency ?? null,
+    periodStart: st.period?.startMs ?? null,
+    periodEnd: st.period?.endMs ?? null,
+    burn,
+  };
 }
 
 async function activityOf(
@@ -235,7 +271,8 @@ async function activityOf(
   scope: Scope,
   now: number,
   onProgress: ((f: number) => void) | undefined,
-): Promise<Pick<DashboardSnapshot, 'heatmap' | 'timeline'>> {
+): Promise<Pick<DashboardSnapshot, 'heatmap' | 'timeline'> & { scopes: Scope[] }> {
+  const seen = new Map<string, Scope>();
   const firstDay = Math.floor(now / DAY) * DAY - (ACTIVITY_DAYS - 1) * DAY;
   const hours = ACTIVITY_DAYS * 24;
   const tokens = Array.from({ length: ACTIVITY_DAYS }, () => new Array<number>(24).fill(0));
@@ -245,6 +282,9 @@ async function activityOf(
   const refused = new Array<number>(hours).fill(0);
   const add = (e: LedgerEntry): void => {
     if (e.kind !== 'call') return;
+    const { execution: _, ...member } = e.scope;
+    const key = JSON.stringify(member);
+    if (!seen.has(key)) seen.set(key, member);
     const h = Math.floor((e.at - firstDay) / HOUR);
     if (h < 0 || h >= hours) return;
     if (e.status === 'ok') ok[h]!++;
@@ -264,5 +304,9 @@ async function activityOf(
   } while (cursor !== undefined);
   onProgress?.(1);
   const days = Array.from({ length: ACTIVITY_DAYS }, (_, i) => new Date(firstDay + i * DAY).toISOString().slice(0, 10));
-  return { heatmap: { days, tokens }, timeline: { start: firstDay, stepMs: HOUR, ok, failed, rateLimited, refused } };
+  return {
+    heatmap: { days, tokens },
+    timeline: { start: firstDay, stepMs: HOUR, ok, failed, rateLimited, refused },
+    scopes: [...seen.values()],
+  };
 }
