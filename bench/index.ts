@@ -258,3 +258,15 @@ try {
   console.error(`analytics benchmark failed: ${e instanceof Error ? e.message : String(e)}`);
   process.exitCode = 1;
 }
+
+// ---- dashboard (its own process: a month's ledger, snapshots, and the hot path with a page open) ----
+
+try {
+  execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./dashboard.ts', import.meta.url))], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+} catch (e) {
+  console.error(`dashboard benchmark failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+}

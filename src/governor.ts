@@ -464,6 +464,8 @@ export class Governor implements ReservationOwner {
       budgets: () => this.listLimits(),
       onError: (error) => this.events.emit('store.error', { operation: 'analytics', error, at: this.clock.now() }),
     });
+    // Loaded on first use, so the core entry carries no page assets.
+    this.analytics.reportRenderer = (q) => import('./dashboard/report.js').then((m) => m.renderReport(this, q));
     // Compile everything before setting anything, so a bad entry leaves no half-configured governor.
     const compiled = [
       ...(o.budgets ?? []).map((b, i) => this.compile(budgetToLimit(b, `options.budgets[${i}]`), `options.budgets[${i}]`)),

@@ -1,7 +1,7 @@
 // The built package, imported the way users import it: by name, through the exports map,
 // from ESM and from CommonJS (Node resolves a package's own name from inside it).
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -60,6 +60,36 @@ describe('the built package', () => {
       `const { RedisStore } = require('agent-governor/redis'); console.log(typeof RedisStore, Object.keys(require.cache).some((k) => k.includes('ioredis')))`,
     ]);
     expect([esm, cjs]).toEqual(['function', 'function false']);
+  });
+
+  it('ships the dashboard page with uPlot inlined (no file read, no CDN) from ESM and CommonJS, and loads it only on use', () => {
+    const check = `const gov = createGovernor(); const html = await gov.analytics.renderReport();
+      const again = await renderReport(gov, { title: 'T' });
+      console.log(JSON.stringify([typeof serveDashboard, html.includes('uPlot'), html.includes('EventSource'), /<script[^>]+src=/.test(html), again.includes('<title>T</title>')]));`;
+    const esm = run([
+      '--input-type=module',
+      '-e',
+      `import { createGovernor } from 'agent-governor'; import { serveDashboard, renderReport } from 'agent-governor/dashboard'; ${check}`,
+    ]);
+    const cjs = run([
+      '-e',
+      `const { createGovernor } = require('agent-governor'); const { serveDashboard, renderReport } = require('agent-governor/dashboard'); (async () => { ${check} })();`,
+    ]);
+    expect([JSON.parse(esm), JSON.parse(cjs)]).toEqual([
+      ['function', true, true, false, true],
+      ['function', true, true, false, true],
+    ]);
+
+    const dist = readdirSync(`${ROOT}/dist`).filter((f) => /\.(c?js)$/.test(f));
+    // The core entry carries no page (uPlot is in the chunk the governor loads on first renderReport), and nothing reads assets from disk.
+    expect(readFileSync(`${ROOT}/dist/index.js`, 'utf8')).not.toContain('uPlot');
+    expect(dist.filter((f) => readFileSync(`${ROOT}/dist/${f}`, 'utf8').includes('node_modules/uplot'))).toEqual([]);
+  });
+
+  it('runs the agent-governor command (package.json bin)', () => {
+    const help = run(['dist/cli.js', 'report', '--help']);
+    expect(help).toContain('Usage: agent-governor report [options]');
+    expect(help).toContain('--redis <url>');
   });
 
   // A refusal from an integration entry is the main entry's GovernorError: the error classes live in one shared chunk.

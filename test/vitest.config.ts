@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^agent-governor\/openai$/, replacement: src('integrations/openai.ts') },
       { find: /^agent-governor\/anthropic$/, replacement: src('integrations/anthropic.ts') },
       { find: /^agent-governor\/ai$/, replacement: src('integrations/ai.ts') },
+      { find: /^agent-governor\/dashboard$/, replacement: src('dashboard/index.ts') },
       { find: /^agent-governor$/, replacement: src('index.ts') },
     ],
   },

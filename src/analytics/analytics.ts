@@ -4,6 +4,7 @@
  * the ledger and its own rollups; it never writes limits.
  */
 import {
+  GovernorError,
   InvalidInputError,
   isPromiseLike,
   scopeWithin,
@@ -97,6 +98,8 @@ export class Analytics {
   private readonly live: Folder;
   private pending: LedgerEntry[] = [];
   private flushing: Promise<void> = Promise.resolve();
+  /** Draws {@link renderReport}'s HTML. The governor installs the dashboard's (this room cannot import it). */
+  reportRenderer: ((query: ReportQuery) => Promise<string>) | undefined;
 
   constructor(options: AnalyticsOptions) {
     this.pricing = options?.pricing ?? NO_PRICES;
@@ -251,6 +254,14 @@ export class Analytics {
   }
 
   // ---- data access ----------------------------------------------------------------
+
+  /** One self-contained HTML report of `{ scope, period }` as of now (docs/dashboard.md); `gov.analytics` has a renderer. */
+  renderReport(query: ReportQuery = {}): Promise<string> {
+    if (this.reportRenderer === undefined) {
+      return Promise.reject(new GovernorError('unsupported', 'renderReport needs a renderer: use gov.analytics, or renderReport(gov) from agent-governor/dashboard'));
+    }
+    return this.reportRenderer(query);
+  }
 
   private window(query: ReportQuery | undefined): Window {
     return resolveWindow(query, this.clock.now());
