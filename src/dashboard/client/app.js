@@ -382,7 +382,12 @@
           ' ',
           el('strong', null, [r.title]),
           el('div', { class: 'muted' }, [r.description]),
-          el('div', { class: 'small' }, ['Saves about ' + money(r.estimatedSavings, s.currency) + ' per 30 days']),
+          // A recommendation without a money saving (queueing instead of failing) says what it improves instead.
+          el('div', { class: 'small' }, [
+            Number(r.estimatedSavings) > 0
+              ? 'Saves about ' + money(r.estimatedSavings, s.currency) + ' per 30 days'
+              : 'Impact: ' + r.impact,
+          ]),
         ]);
       }),
     );
