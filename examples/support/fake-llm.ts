@@ -15,6 +15,10 @@ export interface Scenario {
   status?: number;
   /** `retry-after` header (seconds) of an error answer. */
   retryAfter?: string;
+  /** `retry-after-ms` header of an error answer. */
+  retryAfterMs?: string;
+  /** `x-should-retry` header of an error answer (the SDKs obey it over the status). */
+  shouldRetry?: 'true' | 'false';
   /** Streams: drop the connection after this many text deltas (before any final usage). */
   cutAfter?: number;
   /** Streams: never send usage (like a server that ignores `stream_options.include_usage`). */
@@ -33,6 +37,8 @@ export interface Received {
 
 export class FakeLLM {
   scenario: Scenario = { pieces: ['Hello', ' world'], usage: { input: 20, output: 2 } };
+  /** Scenarios for the next requests, one each: a request first makes the next of them the `scenario`. */
+  readonly queue: Scenario[] = [];
   readonly received: Received[] = [];
   private server: Server | undefined;
   private url = '';
@@ -66,12 +72,16 @@ export class FakeLLM {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
     const path = (req.url ?? '').replace(/\?.*$/, '');
     this.received.push({ path, body });
+    const queued = this.queue.shift();
+    if (queued !== undefined) this.scenario = queued;
     const s = this.scenario;
     s.tick?.('head');
     const model = s.servedModel ?? String(body.model);
     if (s.status !== undefined) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (s.retryAfter !== undefined) headers['retry-after'] = s.retryAfter;
+      if (s.retryAfterMs !== undefined) headers['retry-after-ms'] = s.retryAfterMs;
+      if (s.shouldRetry !== undefined) headers['x-should-retry'] = s.shouldRetry;
       res.writeHead(s.status, headers);
       const anthropic = path.endsWith('/messages');
       res.end(

@@ -9,6 +9,8 @@ import {
   governStream,
   cap,
   integration,
+  maxRetriesOf,
+  singleAttempt,
   n,
   promptTokens,
   runCall,
@@ -89,7 +91,7 @@ export function governAnthropic<C extends AnthropicLike>(client: C, gov: Governo
   const ig = integration(gov, rest, 'governAnthropic options');
   return governClient(client, {
     messages: {
-      create: (t) => (body: unknown, opts?: unknown) => messagesCreate(ig, provider, t, body, opts),
+      create: (t) => (body: unknown, opts?: unknown) => messagesCreate(ig, provider, client, t, body, opts),
       // The SDK's MessageStream calls `this.create(...).withResponse()`: run it on the governed view.
       stream: (t, self) => (body: unknown, opts?: unknown) => (t.stream as (b: unknown, o: unknown) => unknown).call(self, body, opts),
     },
@@ -120,11 +122,12 @@ interface StreamEvent {
   usage?: AnthropicUsage | null;
 }
 
-function messagesCreate(ig: Integration, provider: string, t: Record<string, unknown>, body: unknown, opts: unknown) {
+function messagesCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as MessagesBody;
   const method = t.create as Method;
   let api: ApiPromise<unknown> | undefined;
-  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, opts));
+  // Each attempt goes out with the SDK's retries off: the integration retries, and sees every attempt.
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
   const stream = b.stream === true;
   const s = (opts as { signal?: unknown } | undefined)?.signal;
   const rec = new CallRecord(ig, {
@@ -135,6 +138,7 @@ function messagesCreate(ig: Integration, provider: string, t: Record<string, unk
     inputTokens: promptTokens(b.messages, b.system, b.tools),
     maxOutputTokens: cap(b.max_tokens),
     signal: s instanceof AbortSignal ? s : undefined,
+    maxRetries: maxRetriesOf(client, opts),
   });
   if (!stream) {
     return sdkPromise(

@@ -5,8 +5,8 @@
  * figure (input estimate + output counted from the text received), marked estimated.
  */
 import { z } from 'zod';
-import { parseDuration, parseInput, RateLimitedError, type Clock, type Duration, type Scope } from '../core/index.js';
-import type { Governor, GuardRequest, Reservation, UsageReport, VersionedValue } from '../index.js';
+import { GovernorError, parseDuration, parseInput, RateLimitedError, type Clock, type Duration, type Scope } from '../core/index.js';
+import type { Governor, GuardRequest, LedgerEntry, Reservation, UsageReport, VersionedValue } from '../index.js';
 
 /** Options shared by `governOpenAI`, `governAnthropic` and `governorMiddleware`. Every field is optional. */
 export interface IntegrationOptions {
@@ -105,6 +105,8 @@ export interface CallPlan {
   readonly maxOutputTokens: number | undefined;
   /** The caller's abort signal, if any. */
   readonly signal: AbortSignal | undefined;
+  /** Retries the integration runs itself, as the SDK would (the SDK is told `maxRetries: 0`); 0 or absent: none. */
+  readonly maxRetries?: number | undefined;
 }
 
 /** How a call ended without the provider's final usage (`abandoned`: nobody read the stream for a whole lease). */
@@ -530,22 +532,13 @@ export function runCall<T>(rec: CallRecord, call: () => PromiseLike<T>, read: (d
   const run = (): Promise<T> =>
     rec.ig.gov.guard(rec.request(), (r) => {
       rec.start();
-      return call().then(
-        (data) => {
-          rec.firstToken();
-          read(data, rec);
-          if (rec.usage !== undefined) rec.final = true;
-          rec.reportTo(r);
-          return data;
-        },
-        (e: unknown) => {
-          const noted = noteProviderError(rec.ig, rec.plan, e);
-          if (noted === undefined) throw e;
-          return noted.then(() => {
-            throw e;
-          });
-        },
-      );
+      return attempts(rec, r, call).then((data) => {
+        rec.firstToken();
+        read(data, rec);
+        if (rec.usage !== undefined) rec.final = true;
+        rec.reportTo(r);
+        return data;
+      });
     });
   let cooldown: void | Promise<void>;
   try {
@@ -563,12 +556,196 @@ export async function startStream<T>(rec: CallRecord, call: () => PromiseLike<T>
   const r = await rec.ig.gov.reserve(rec.request());
   rec.start();
   try {
-    return { data: await call(), r };
+    // A stream is retried only until its response head arrives: once the SDK hands back the stream, a failure is final.
+    return { data: await attempts(rec, r, call), r };
   } catch (e) {
-    await noteProviderError(rec.ig, rec.plan, e);
     await Promise.resolve(r.fail(e)).then(noop, noop);
     throw e;
   }
+}
+
+// ---- retries, attempt by attempt --------------------------------------------------------------
+
+/** The SDK's own default of `maxRetries` (openai and @anthropic-ai/sdk). */
+export const DEFAULT_MAX_RETRIES = 2;
+
+/**
+ * The retries a governed call runs: the request's `maxRetries` option, else the client's
+ * (`client.maxRetries`), else the SDKs' default of 2. Anything but a whole number ≥ 0 falls through.
+ */
+export function maxRetriesOf(client: unknown, opts: unknown): number {
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const own = (opts as { maxRetries?: unknown } | null | undefined)?.maxRetries;
+  if (ok(own)) return own;
+  const c = (client as { maxRetries?: unknown } | null | undefined)?.maxRetries;
+  return ok(c) ? c : DEFAULT_MAX_RETRIES;
+}
+
+/** The request options each attempt is sent with: the caller's, with the SDK's own retries off. */
+export function singleAttempt(opts: unknown): Record<string, unknown> {
+  return { ...(opts as Record<string, unknown> | undefined), maxRetries: 0 };
+}
+
+/** The names of an error's classes, most derived first. */
+function classNames(e: object): string[] {
+  const out: string[] = [];
+  for (
+    let p = Object.getPrototypeOf(e) as { constructor?: { name?: unknown } } | null;
+    p !== null && out.length < 8;
+    p = Object.getPrototypeOf(p)
+  ) {
+    const name = p.constructor?.name;
+    if (typeof name === 'string') out.push(name);
+  }
+  return out;
+}
+
+/** A header of an SDK error (a `Headers` object in openai and @anthropic-ai/sdk). */
+function headerOf(e: unknown, name: string): string | undefined {
+  const h = (e as { headers?: unknown } | null)?.headers;
+  if (h === null || typeof h !== 'object') return undefined;
+  if (typeof (h as Headers).get === 'function') return (h as Headers).get(name) ?? undefined;
+  const v = (h as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Whether the SDK would retry this error: the server's `x-should-retry` when it says, else
+ * 408, 409, 429 and 5xx, and connection errors (`APIConnectionError`, its timeout subclass).
+ * Never a caller's abort or a governor refusal.
+ */
+export function isRetryable(e: unknown): boolean {
+  if (e === null || typeof e !== 'object' || e instanceof GovernorError) return false;
+  const names = classNames(e);
+  if (names.includes('APIUserAbortError')) return false;
+  if (names.includes('APIConnectionError')) return true;
+  const status = errorStatus(e);
+  if (status === undefined) return false;
+  const should = headerOf(e, 'x-should-retry');
+  if (should === 'true') return true;
+  if (should === 'false') return false;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/**
+ * How long to wait before retry `retry` (1 = the first) of `maxRetries`, as the SDKs do:
+ * `retry-after-ms`, else `retry-after` (seconds or an HTTP date) when it is a positive delay a
+ * timer can hold, else 0.5 s × 2^(retry − 1), at most 8 s, less up to 25 % jitter.
+ */
+export function retryDelayMs(e: unknown, retry: number, nowMs: number, random: () => number = Math.random): number {
+  let ms: number | undefined;
+  const rams = headerOf(e, 'retry-after-ms');
+  if (rams !== undefined) {
+    const v = parseFloat(rams);
+    if (!Number.isNaN(v)) ms = v;
+  }
+  const ra = headerOf(e, 'retry-after');
+  if (ra !== undefined && !ms) {
+    const v = parseFloat(ra);
+    ms = Number.isNaN(v) ? Date.parse(ra) - nowMs : v * 1000;
+  }
+  if (ms !== undefined && ms > 0 && ms <= 2 ** 31 - 1) return Math.ceil(ms);
+  const base = Math.min(500 * 2 ** (retry - 1), 8000);
+  return Math.ceil(base * (1 - random() * 0.25));
+}
+
+/**
+ * Run `call` with the SDK's retry rules, attempt by attempt, inside the call's one
+ * reservation: each failed attempt that will be retried is recorded as an `error` ledger
+ * entry (nothing charged, `data.attempt` = its number), counted in the breaker
+ * `{ provider, model }` by the breaker's own rules, and a 429's `retry-after` becomes the
+ * provider's cooldown; then the back-off is slept on the governor's clock. The last error is
+ * thrown (the caller's pipeline records it); a retry stops early when the caller aborts or
+ * the breaker opened meanwhile.
+ */
+export function attempts<T>(rec: CallRecord, r: Reservation, call: () => PromiseLike<T>): Promise<T> {
+  const { ig, plan } = rec;
+  const max = plan.maxRetries ?? 0;
+  const clock = ig.gov.clock;
+  let attempt = 1;
+  const one = (): Promise<T> => {
+    const t0 = clock.monotonic();
+    let p: PromiseLike<T>;
+    try {
+      p = call();
+    } catch (e) {
+      return failed(e, t0);
+    }
+    return Promise.resolve(p).then(undefined, (e: unknown) => failed(e, t0));
+  };
+  const failed = async (e: unknown, t0: number): Promise<T> => {
+    await noteProviderError(ig, plan, e);
+    if (attempt > max || !isRetryable(e) || isAbort(e, plan.signal)) throw e;
+    const durationMs = clock.monotonic() - t0;
+    await failedAttempt(rec, r, e, attempt, durationMs);
+    if (await breakerOpen(rec)) throw e;
+    await clock.sleep(retryDelayMs(e, attempt, clock.now()), plan.signal);
+    attempt++;
+    rec.data.attempt = attempt;
+    return one();
+  };
+  return one();
+}
+
+/** Whether the call's breaker opened (the failed attempts may have tripped it): then the call stops retrying. */
+async function breakerOpen(rec: CallRecord): Promise<boolean> {
+  if (rec.ig.o.breaker === false) return false;
+  try {
+    return (await rec.ig.gov.breakers.for({ provider: rec.plan.provider, model: rec.plan.model }).peek()) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One failed attempt of a call that goes on: an `error` ledger entry charging nothing (id
+ * `<reservation id>.<attempt>`, `data.attempt`), fed to analytics, and a failure in the breaker
+ * when its `isFailure` counts the error. Store faults are swallowed: the call goes on.
+ */
+async function failedAttempt(rec: CallRecord, r: Reservation, e: unknown, attempt: number, durationMs: number): Promise<void> {
+  const { ig, plan } = rec;
+  const gov = ig.gov;
+  if (keepsErrors(gov)) {
+    const req = rec.request();
+    const entry: LedgerEntry = {
+      id: `${r.id}.${attempt}`,
+      at: gov.clock.now(),
+      kind: 'call',
+      status: 'error',
+      scope: r.scope,
+      name: req.name,
+      provider: plan.provider,
+      model: plan.model,
+      usage: {},
+      cost: '0',
+      currency: gov.currency,
+      durationMs,
+      code: e instanceof Error ? e.name : typeof e,
+      message: e instanceof Error ? e.message : String(e),
+      data: { ...rec.data, attempt },
+    };
+    gov.analytics.record(entry);
+    try {
+      await gov.store.appendLedger([entry]);
+    } catch {
+      // The ledger is a record: a store fault there never stops the call.
+    }
+  }
+  if (ig.o.breaker !== false) {
+    try {
+      const b = gov.breakers.for({ provider: plan.provider, model: plan.model });
+      const outcome = b.outcomeOf(e, plan.signal);
+      if (outcome.type === 'failure') await b.recordFailure(outcome.cause);
+    } catch {
+      // As the pipeline does: a breaker that cannot record is not the call's failure.
+    }
+  }
+}
+
+/** Whether the governor keeps `error` ledger entries (its `ledger` option: 'all' or 'failures', not 'none'). */
+function keepsErrors(gov: Governor): boolean {
+  // The option is private to the governor; the integrations read it rather than widen its API.
+  return (gov as unknown as { ledgerMode?: string }).ledgerMode !== 'none';
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });

@@ -9,6 +9,8 @@ import {
   governStream,
   cap,
   integration,
+  maxRetriesOf,
+  singleAttempt,
   n,
   promptTokens,
   runCall,
@@ -88,8 +90,8 @@ export function governOpenAI<C extends OpenAILike>(client: C, gov: Governor, opt
   const { provider = 'openai', ...rest } = options ?? {};
   const ig = integration(gov, rest, 'governOpenAI options');
   return governClient(client, {
-    'chat.completions': { create: (t) => (body: unknown, opts?: unknown) => chatCreate(ig, provider, t, body, opts) },
-    responses: { create: (t) => (body: unknown, opts?: unknown) => responsesCreate(ig, provider, t, body, opts) },
+    'chat.completions': { create: (t) => (body: unknown, opts?: unknown) => chatCreate(ig, provider, client, t, body, opts) },
+    responses: { create: (t) => (body: unknown, opts?: unknown) => responsesCreate(ig, provider, client, t, body, opts) },
   });
 }
 
@@ -127,11 +129,12 @@ function signalOf(opts: unknown): AbortSignal | undefined {
   return s instanceof AbortSignal ? s : undefined;
 }
 
-function chatCreate(ig: Integration, provider: string, t: Record<string, unknown>, body: unknown, opts: unknown) {
+function chatCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as ChatBody;
   const method = t.create as Method;
   let api: ApiPromise<unknown> | undefined;
-  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, opts));
+  // Each attempt goes out with the SDK's retries off: the integration retries, and sees every attempt.
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
   const stream = b.stream === true;
   const rec = new CallRecord(ig, {
     provider,
@@ -141,6 +144,7 @@ function chatCreate(ig: Integration, provider: string, t: Record<string, unknown
     inputTokens: promptTokens(b.messages, b.tools),
     maxOutputTokens: cap(b.max_completion_tokens) ?? cap(b.max_tokens),
     signal: signalOf(opts),
+    maxRetries: maxRetriesOf(client, opts),
   });
   if (!stream) {
     return sdkPromise(
@@ -211,11 +215,12 @@ interface ResponseEvent {
   response?: ResponseObject;
 }
 
-function responsesCreate(ig: Integration, provider: string, t: Record<string, unknown>, body: unknown, opts: unknown) {
+function responsesCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as ResponsesBody;
   const method = t.create as Method;
   let api: ApiPromise<unknown> | undefined;
-  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, opts));
+  // Each attempt goes out with the SDK's retries off: the integration retries, and sees every attempt.
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
   const stream = b.stream === true;
   const rec = new CallRecord(ig, {
     provider,
@@ -225,6 +230,7 @@ function responsesCreate(ig: Integration, provider: string, t: Record<string, un
     inputTokens: promptTokens(b.input, b.instructions, b.tools),
     maxOutputTokens: cap(b.max_output_tokens),
     signal: signalOf(opts),
+    maxRetries: maxRetriesOf(client, opts),
   });
   const readResponse = (resp: ResponseObject): void => {
     if (resp.usage) {
