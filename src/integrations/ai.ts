@@ -9,6 +9,7 @@ import {
   CallRecord,
   cap,
   integration,
+  isRetryable,
   n,
   promptTokens,
   runCall,
@@ -106,7 +107,49 @@ interface StreamPart {
   modelId?: string;
 }
 
-function plan(ig: Integration, model: ModelLike, params: CallParams, stream: boolean): CallRecord {
+/**
+ * The AI SDK retries above the middleware (`generateText`/`streamText` `maxRetries`), so each
+ * attempt is a governed call of its own. Its attempt number is read from the prompt: the SDK
+ * sends the same prompt array to every attempt of a step, so a call whose prompt's previous
+ * call failed with a retryable error is that call's next attempt (`data.attempt`).
+ */
+type Attempts = WeakMap<object, number>;
+
+function plan(ig: Integration, model: ModelLike, params: CallParams, stream: boolean, tries: Attempts): CallRecord {
+  const rec = newRecord(ig, model, params, stream);
+  const prompt = params.prompt;
+  if (prompt !== null && typeof prompt === 'object') {
+    const before = tries.get(prompt);
+    if (before !== undefined) rec.data.attempt = before + 1;
+  }
+  return rec;
+}
+
+/** Run one attempt; a retryable failure is numbered (on the entry the pipeline writes next) for the attempt that may follow. */
+function attempt<T>(rec: CallRecord, params: CallParams, tries: Attempts, run: () => PromiseLike<T>): () => Promise<T> {
+  return () =>
+    Promise.resolve(run()).then(
+      (v) => {
+        if (params.prompt !== null && typeof params.prompt === 'object') tries.delete(params.prompt);
+        return v;
+      },
+      (e: unknown) => {
+        const prompt = params.prompt;
+        if (
+          prompt !== null &&
+          typeof prompt === 'object' &&
+          ((e as { isRetryable?: unknown } | null)?.isRetryable === true || isRetryable(e))
+        ) {
+          const n = typeof rec.data.attempt === 'number' ? rec.data.attempt : 1;
+          rec.data.attempt = n;
+          tries.set(prompt, n);
+        }
+        throw e;
+      },
+    );
+}
+
+function newRecord(ig: Integration, model: ModelLike, params: CallParams, stream: boolean): CallRecord {
   return new CallRecord(ig, {
     // `openai.chat`, `anthropic.messages`: the provider is the first segment.
     provider: String(model.provider).split('.')[0] as string,
@@ -129,13 +172,14 @@ function plan(ig: Integration, model: ModelLike, params: CallParams, stream: boo
  */
 export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions): GovernorMiddleware {
   const ig = integration(gov, options, 'governorMiddleware options');
+  const tries: Attempts = new WeakMap();
   return {
     specificationVersion: 'v3',
     wrapGenerate({ doGenerate, params, model }) {
-      const rec = plan(ig, model, params as CallParams, false);
+      const rec = plan(ig, model, params as CallParams, false, tries);
       return runCall(
         rec,
-        () => doGenerate() as PromiseLike<unknown>,
+        attempt(rec, params as CallParams, tries, () => doGenerate() as PromiseLike<unknown>),
         (result) => {
           const r = result as {
             content?: { type: string; text?: string; input?: string }[];
@@ -153,8 +197,11 @@ export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions)
       );
     },
     async wrapStream({ doStream, params, model }) {
-      const rec = plan(ig, model, params as CallParams, true);
-      const { data: out, r } = await startStream(rec, () => doStream() as PromiseLike<{ stream: ReadableStream<StreamPart> }>);
+      const rec = plan(ig, model, params as CallParams, true, tries);
+      const { data: out, r } = await startStream(
+        rec,
+        attempt(rec, params as CallParams, tries, () => doStream() as PromiseLike<{ stream: ReadableStream<StreamPart> }>),
+      );
       const reader = out.stream.getReader();
       // Abandoned (unread for a lease): settled, then the provider's stream is cancelled.
       const settler = new StreamSettler(r, rec, undefined, () => void reader.cancel().then(undefined, () => undefined));

@@ -678,22 +678,24 @@ export function attempts<T>(rec: CallRecord, r: Reservation, call: () => Promise
     if (attempt > max || !isRetryable(e) || isAbort(e, plan.signal)) throw e;
     const durationMs = clock.monotonic() - t0;
     await failedAttempt(rec, r, e, attempt, durationMs);
-    if (await breakerOpen(rec)) throw e;
-    await clock.sleep(retryDelayMs(e, attempt, clock.now()), plan.signal);
     attempt++;
     rec.data.attempt = attempt;
+    // The failures (this call's or others') opened the breaker: the next attempt is refused as any call would be.
+    const open = await breakerRefusal(rec);
+    if (open !== undefined) throw open;
+    await clock.sleep(retryDelayMs(e, attempt - 1, clock.now()), plan.signal);
     return one();
   };
   return one();
 }
 
-/** Whether the call's breaker opened (the failed attempts may have tripped it): then the call stops retrying. */
-async function breakerOpen(rec: CallRecord): Promise<boolean> {
-  if (rec.ig.o.breaker === false) return false;
+/** The breaker's refusal when the call's breaker is open now (the failed attempts may have tripped it), else undefined. */
+async function breakerRefusal(rec: CallRecord): Promise<GovernorError | undefined> {
+  if (rec.ig.o.breaker === false) return undefined;
   try {
-    return (await rec.ig.gov.breakers.for({ provider: rec.plan.provider, model: rec.plan.model }).peek()) !== undefined;
+    return await rec.ig.gov.breakers.for({ provider: rec.plan.provider, model: rec.plan.model }).peek();
   } catch {
-    return false;
+    return undefined;
   }
 }
 
