@@ -93,6 +93,7 @@ export function aiUsage(u: AIUsage | undefined): NormalUsage | undefined {
 
 interface CallParams {
   prompt?: unknown;
+  headers?: unknown;
   tools?: unknown;
   maxOutputTokens?: number;
   abortSignal?: AbortSignal;
@@ -109,18 +110,28 @@ interface StreamPart {
 
 /**
  * The AI SDK retries above the middleware (`generateText`/`streamText` `maxRetries`), so each
- * attempt is a governed call of its own. Its attempt number is read from the prompt: the SDK
- * sends the same prompt array to every attempt of a step, so a call whose prompt's previous
- * call failed with a retryable error is that call's next attempt (`data.attempt`).
+ * attempt is a governed call of its own. Its attempt number is read from what the SDK reuses
+ * across the attempts of one model call: the prompt array (ai 6) or the headers object (ai 6
+ * and 7 build it once per call). A call whose previous call on either failed with a retryable
+ * error is that call's next attempt (`data.attempt`); a success forgets the number.
  */
 type Attempts = WeakMap<object, number>;
 
+/** The objects the SDK passes unchanged to every attempt of one model call. */
+function keysOf(params: CallParams): object[] {
+  const out: object[] = [];
+  for (const k of [params.prompt, params.headers]) if (k !== null && typeof k === 'object') out.push(k);
+  return out;
+}
+
 function plan(ig: Integration, model: ModelLike, params: CallParams, stream: boolean, tries: Attempts): CallRecord {
   const rec = newRecord(ig, model, params, stream);
-  const prompt = params.prompt;
-  if (prompt !== null && typeof prompt === 'object') {
-    const before = tries.get(prompt);
-    if (before !== undefined) rec.data.attempt = before + 1;
+  for (const k of keysOf(params)) {
+    const before = tries.get(k);
+    if (before !== undefined) {
+      rec.data.attempt = before + 1;
+      break;
+    }
   }
   return rec;
 }
@@ -130,19 +141,14 @@ function attempt<T>(rec: CallRecord, params: CallParams, tries: Attempts, run: (
   return () =>
     Promise.resolve(run()).then(
       (v) => {
-        if (params.prompt !== null && typeof params.prompt === 'object') tries.delete(params.prompt);
+        for (const k of keysOf(params)) tries.delete(k);
         return v;
       },
       (e: unknown) => {
-        const prompt = params.prompt;
-        if (
-          prompt !== null &&
-          typeof prompt === 'object' &&
-          ((e as { isRetryable?: unknown } | null)?.isRetryable === true || isRetryable(e))
-        ) {
+        if ((e as { isRetryable?: unknown } | null)?.isRetryable === true || isRetryable(e)) {
           const n = typeof rec.data.attempt === 'number' ? rec.data.attempt : 1;
           rec.data.attempt = n;
-          tries.set(prompt, n);
+          for (const k of keysOf(params)) tries.set(k, n);
         }
         throw e;
       },

@@ -357,7 +357,7 @@ describe('the AI SDK retries above the middleware: each attempt is a governed ca
     expect(report.totals).toMatchObject({ retries: 1, retrySuccessRate: 1 });
   });
 
-  it('streamText retries a 503 before the stream opens; a new generateText starts again at no attempt number', async () => {
+  it('streamText retries a 503 before the stream opens (numbered under ai 6); a new generateText starts again at no attempt number', async () => {
     answers(fail(503, { retryAfterMs: '0' }), ok({ pieces: ['Hel', 'lo'] }), ok());
     const s = streamText({ model: model(), prompt: 'Say hello', maxRetries: 1 });
     let text = '';
@@ -366,7 +366,8 @@ describe('the AI SDK retries above the middleware: each attempt is a governed ca
     await generateText({ model: model(), prompt: 'Say hello', maxRetries: 1 });
     expect((await calls(gov)).map((e) => [e.name, e.status, e.data?.attempt ?? null])).toEqual([
       ['ai.stream', 'error', 1],
-      ['ai.stream', 'ok', 2],
+      // ai 7's streamText builds a new prompt and passes no headers object for each attempt: nothing tells its attempts apart.
+      ['ai.stream', 'ok', process.env.AGENT_GOVERNOR_NEXT_MAJORS === undefined ? 2 : null],
       ['ai.generate', 'ok', null],
     ]);
     expect(await budget(gov)).toMatchObject({ held: '0' });
