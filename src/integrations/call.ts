@@ -671,7 +671,8 @@ export function attempts<T>(rec: CallRecord, r: Reservation, call: () => Promise
     } catch (e) {
       return failed(e, t0);
     }
-    return Promise.resolve(p).then(undefined, (e: unknown) => failed(e, t0));
+    // The SDK's own promise, one hop: `then` of a PromiseLike is a Promise in both SDKs.
+    return p.then(undefined, (e: unknown) => failed(e, t0)) as Promise<T>;
   };
   const failed = async (e: unknown, t0: number): Promise<T> => {
     await noteProviderError(ig, plan, e);
