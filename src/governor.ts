@@ -897,6 +897,14 @@ export class Governor implements ReservationOwner {
     return error;
   }
 
+  /**
+   * Internal: record a ledger entry built outside the pipeline (an integration's failed attempt of a
+   * call that goes on), if the `ledger` option keeps its status; fed to analytics like every entry.
+   */
+  recordEntry(entry: LedgerEntry): void {
+    if (this.keeps(entry.status)) this.appendLedger(entry);
+  }
+
   /** A `refused` ledger entry for a call an open breaker turned away (the `breaker.open` event already told). */
   private recordCircuitRefusal(p: PreparedRequest, id: string, error: GovernorError, at: number): void {
     if (this.keeps('refused')) this.appendLedger(this.callEntry(p, id, at, 'refused', error));

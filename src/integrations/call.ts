@@ -708,32 +708,26 @@ async function breakerRefusal(rec: CallRecord): Promise<GovernorError | undefine
 async function failedAttempt(rec: CallRecord, r: Reservation, e: unknown, attempt: number, durationMs: number): Promise<void> {
   const { ig, plan } = rec;
   const gov = ig.gov;
-  if (keepsErrors(gov)) {
-    const req = rec.request();
-    const entry: LedgerEntry = {
-      id: `${r.id}.${attempt}`,
-      at: gov.clock.now(),
-      kind: 'call',
-      status: 'error',
-      scope: r.scope,
-      name: req.name,
-      provider: plan.provider,
-      model: plan.model,
-      usage: {},
-      cost: '0',
-      currency: gov.currency,
-      durationMs,
-      code: e instanceof Error ? e.name : typeof e,
-      message: e instanceof Error ? e.message : String(e),
-      data: { ...rec.data, attempt },
-    };
-    gov.analytics.record(entry);
-    try {
-      await gov.store.appendLedger([entry]);
-    } catch {
-      // The ledger is a record: a store fault there never stops the call.
-    }
-  }
+  const req = rec.request();
+  const entry: LedgerEntry = {
+    id: `${r.id}.${attempt}`,
+    at: gov.clock.now(),
+    kind: 'call',
+    status: 'error',
+    scope: r.scope,
+    name: req.name,
+    provider: plan.provider,
+    model: plan.model,
+    usage: {},
+    cost: '0',
+    currency: gov.currency,
+    durationMs,
+    code: e instanceof Error ? e.name : typeof e,
+    message: e instanceof Error ? e.message : String(e),
+    data: { ...rec.data, attempt },
+  };
+  // Kept when the ledger keeps errors; a store fault there is a `store.error` event, never the call's.
+  gov.recordEntry(entry);
   if (ig.o.breaker !== false) {
     try {
       const b = gov.breakers.for({ provider: plan.provider, model: plan.model });
@@ -743,12 +737,6 @@ async function failedAttempt(rec: CallRecord, r: Reservation, e: unknown, attemp
       // As the pipeline does: a breaker that cannot record is not the call's failure.
     }
   }
-}
-
-/** Whether the governor keeps `error` ledger entries (its `ledger` option: 'all' or 'failures', not 'none'). */
-function keepsErrors(gov: Governor): boolean {
-  // The option is private to the governor; the integrations read it rather than widen its API.
-  return (gov as unknown as { ledgerMode?: string }).ledgerMode !== 'none';
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
