@@ -352,8 +352,14 @@ export class MemoryStore implements Store {
     r.done = true;
     this.reservations.delete(r.id);
     for (const h of r.holds) h.counter.held -= h.amount;
-    // Finished reservations stay in the heap until popped; rebuild when they dominate it.
-    if (++this.deadLeases > 64 && this.deadLeases * 2 > this.leases.size) {
+    this.deadLeases++;
+    // Calls mostly finish in the order they started: drop finished leases from the top at once.
+    for (let top = this.leases.peek(); top !== undefined && top.done; top = this.leases.peek()) {
+      this.leases.pop();
+      this.deadLeases--;
+    }
+    // Finished reservations deeper in the heap stay until popped; rebuild when they dominate it.
+    if (this.deadLeases > 64 && this.deadLeases * 2 > this.leases.size) {
       this.leases.filter((x) => !x.done);
       this.deadLeases = 0;
     }
