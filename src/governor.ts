@@ -380,6 +380,8 @@ export class Governor implements ReservationOwner {
   private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
   private readonly idPrefix: string;
   private seq = 0;
+  /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
+  private readonly memory: MemoryStore | undefined;
 
   constructor(options: GovernorOptions = {}) {
     const o = parseInput(optionsSchema, options, 'options');
@@ -389,6 +391,7 @@ export class Governor implements ReservationOwner {
       this.store = failOpen(this.store, this.clock, (operation, error) =>
         this.events.emit('store.error', { operation, error, at: this.clock.now() }),
       );
+    this.memory = this.store instanceof MemoryStore && this.store.sharesClock(this.clock) ? this.store : undefined;
     this.currency = o.currency ?? 'USD';
     this.leaseMs = o.leaseMs === undefined ? 600_000 : parseDuration(o.leaseMs, 'options.leaseMs');
     this.meters = new MeterRegistry(o.meters);
@@ -840,7 +843,13 @@ export class Governor implements ReservationOwner {
     const id = this.nextId();
     let res: ReserveResult | Promise<ReserveResult>;
     try {
-      res = a.pre ?? this.store.reserve(this.reserveRequest(a, id, false));
+      const m = this.memory;
+      // The default store reserves at the admission's time: the same clock, read once.
+      res =
+        a.pre ??
+        (m !== undefined && m.reserve === MEMORY_RESERVE
+          ? m.reserveAt(this.reserveRequest(a, id, false), a.now)
+          : this.store.reserve(this.reserveRequest(a, id, false)));
     } catch (e) {
       return this.storeFailure('reserve', e);
     }
@@ -1199,7 +1208,9 @@ export class Governor implements ReservationOwner {
     };
     let res: CommitResult | PromiseLike<CommitResult>;
     try {
-      res = this.store.commit({ id: r.id, counters, windows, ledger: this.keeps(status) ? entry : undefined });
+      const req = { id: r.id, counters, windows, ledger: this.keeps(status) ? entry : undefined };
+      const m = this.memory;
+      res = m !== undefined && m.commit === MEMORY_COMMIT ? m.commitAt(req, at) : this.store.commit(req);
     } catch (e) {
       return this.storeFailure('commit', e);
     }
@@ -1489,6 +1500,10 @@ export class Governor implements ReservationOwner {
 function tokensOf(units: ReadonlyMap<string, bigint>): bigint {
   return (units.get('inputTokens') ?? 0n) + (units.get('outputTokens') ?? 0n);
 }
+
+// A MemoryStore whose reserve/commit were replaced (a spy, a subclass) is called through them.
+const MEMORY_RESERVE = MemoryStore.prototype.reserve;
+const MEMORY_COMMIT = MemoryStore.prototype.commit;
 
 const NO_UNITS: ReadonlyMap<string, bigint> = new Map();
 /** Call counts are never "estimated": a call is one call. */
