@@ -60,6 +60,7 @@ import {
   type LimitSpec,
   type Plan,
   type PlanCounter,
+  type PlanWindow,
   type PreparedRequest,
   type ReservationOwner,
   type SettleResult,
@@ -247,6 +248,8 @@ interface Admission {
   readonly holds: boolean;
   /** Every sliding window the call hits: the plan's, then the rate limiter's for its user and endpoint. */
   readonly windows: readonly AdmissionWindow[];
+  /** Where counters…holds come from (shared, read-only, between calls of one plan with the same estimate). */
+  readonly shape: AdmissionShape;
   /** The breaker the call goes through and the permit it was admitted with (set by `admit`). */
   breaker: CircuitBreaker | undefined;
   permit: BreakerPermit | undefined;
@@ -256,6 +259,81 @@ interface Admission {
   readonly quota: TrackerAdmission | undefined;
   /** A refusal decided before the store (the pid's time is up, or the call asks for more tokens than one call may). */
   readonly pre: ReserveResult | undefined;
+}
+
+/** The counter and window arrays of an admission; shared between admissions, so never mutated. */
+interface AdmissionShape {
+  readonly counters: readonly PlanCounter[];
+  readonly keys: readonly string[];
+  readonly periods: readonly (string | undefined)[];
+  readonly expires: readonly (number | undefined)[];
+  readonly amounts: readonly bigint[];
+  readonly reserved: readonly number[];
+  readonly holds: boolean;
+  /** The plan's windows (the rate limiter's, per user, are added per call). */
+  readonly windows: readonly AdmissionWindow[];
+  /** The store's counter items for `reserved`, built on first reserve. */
+  items: readonly CounterItem[] | undefined;
+}
+
+/**
+ * Build an admission shape. `refusedAmount` is set when a pid quota refused before the
+ * store: its one counter is then reserved at that amount.
+ */
+function admissionShape(
+  list: readonly PlanCounter[],
+  planWindows: readonly PlanWindow[],
+  estimate: ReadonlyMap<string, bigint>,
+  now: number,
+  refusedAmount: bigint | undefined,
+): AdmissionShape {
+  const counters: PlanCounter[] = [];
+  const keys: string[] = [];
+  const periods: (string | undefined)[] = [];
+  const expires: (number | undefined)[] = [];
+  const amounts: bigint[] = [];
+  const reserved: number[] = [];
+  let holds = false;
+  for (const c of list) {
+    const amount = refusedAmount !== undefined ? refusedAmount : (estimate.get(c.meter) ?? 0n);
+    // A meter the call does not estimate is not checked, except money: an exhausted hard budget refuses every call.
+    if (amount > 0n || c.meter === 'cost' || refusedAmount !== undefined) reserved.push(counters.length);
+    if (amount > 0n) holds = true;
+    if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
+    counters.push(c);
+    keys.push(c.key);
+    periods.push(c.tracker === undefined ? undefined : c.periodId);
+    expires.push(c.expiresAt);
+    amounts.push(amount);
+  }
+  const windows: AdmissionWindow[] = planWindows.map((w) => ({
+    key: w.key,
+    windowMs: w.windowMs,
+    limit: w.max,
+    weight: Number(estimate.get(w.meter) ?? 0n),
+    buckets: w.buckets,
+    mode: w.mode,
+    weighs: w.meter,
+    limitId: w.limit.id,
+    meter: w.meter,
+    scope: w.scope,
+    scopeKey: w.scopeKey,
+  }));
+  return { counters, keys, periods, expires, amounts, reserved, holds, windows, items: undefined };
+}
+
+/** The store's counter items of a shape: its reserved counters with their amounts and caps. */
+function counterItems(s: AdmissionShape): CounterItem[] {
+  const items: CounterItem[] = [];
+  for (const i of s.reserved) {
+    items.push({
+      key: s.keys[i] as string,
+      amount: s.amounts[i] as bigint,
+      cap: (s.counters[i] as PlanCounter).cap,
+      expiresAt: s.expires[i],
+    });
+  }
+  return items;
 }
 
 /** One window of an admission, with what a refusal or a settle needs to know about it. */
@@ -380,6 +458,8 @@ export class Governor implements ReservationOwner {
   private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
   private readonly idPrefix: string;
   private seq = 0;
+  /** The last admission shape per plan (see planShape). */
+  private readonly shapes = new WeakMap<Plan, AdmissionShape>();
   /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
   private readonly memory: MemoryStore | undefined;
 
@@ -713,55 +793,32 @@ export class Governor implements ReservationOwner {
   private buildAdmission(p: PreparedRequest): Admission {
     const now = this.clock.now();
     const plan = this.registry.plan(p.scope, p.scopeKey);
-    const counters: PlanCounter[] = [];
-    const keys: string[] = [];
-    const periods: (string | undefined)[] = [];
-    const expires: (number | undefined)[] = [];
-    const amounts: bigint[] = [];
-    const reserved: number[] = [];
-    let holds = false;
     const quota = this.tracker.admission(p.scope, p.kind, p.estimate);
     const refused = quota?.refused;
     // The pid's quota counters come first (the narrowest scope); a refusal decided before the store reserves nothing.
-    for (const c of refused !== undefined
-      ? [refused.counter]
-      : quota === undefined
-        ? plan.counters
-        : [...quota.counters, ...plan.counters]) {
-      const amount = refused !== undefined ? refused.amount : (p.estimate.get(c.meter) ?? 0n);
-      // A meter the call does not estimate is not checked, except money: an exhausted hard budget refuses every call.
-      if (amount > 0n || c.meter === 'cost' || refused !== undefined) reserved.push(counters.length);
-      if (amount > 0n) holds = true;
-      if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
-      counters.push(c);
-      keys.push(c.key);
-      periods.push(c.tracker === undefined ? undefined : c.periodId);
-      expires.push(c.expiresAt);
-      amounts.push(amount);
-    }
-    const windows: AdmissionWindow[] = plan.windows.map((w) => ({
-      key: w.key,
-      windowMs: w.windowMs,
-      limit: w.max,
-      weight: Number(p.estimate.get(w.meter) ?? 0n),
-      buckets: w.buckets,
-      mode: w.mode,
-      weighs: w.meter,
-      limitId: w.limit.id,
-      meter: w.meter,
-      scope: w.scope,
-      scopeKey: w.scopeKey,
-    }));
+    const shape =
+      quota === undefined
+        ? this.planShape(plan, p.estimate, now)
+        : admissionShape(
+            refused !== undefined ? [refused.counter] : [...quota.counters, ...plan.counters],
+            plan.windows,
+            p.estimate,
+            now,
+            refused?.amount,
+          );
+    let windows = shape.windows;
     const user = p.user ?? quota?.rateLimitUser;
     if (user !== undefined) {
       const lw = this.limiter.windowsFor(user, p.endpoint ?? 'default', Number(tokensOf(p.estimate)));
       const scope = { ...p.scope };
       const scopeLabel = `user=${lw.userId}/endpoint=${lw.endpoint}`;
+      const all = [...windows];
       lw.items.forEach((item, i) => {
         const spec = lw.specs[i]!;
         const weighs = spec.weighs === 'tokens' ? 'tokens' : 'requests';
-        windows.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: scopeLabel });
+        all.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: scopeLabel });
       });
+      windows = all;
     }
     // The breaker fields are set by admit; present from the start so every admission has one shape.
     return {
@@ -769,14 +826,15 @@ export class Governor implements ReservationOwner {
       plan,
       now,
       started: this.clock.monotonic(),
-      counters,
-      keys,
-      periods,
-      expires,
-      amounts,
-      reserved,
-      holds,
+      counters: shape.counters,
+      keys: shape.keys,
+      periods: shape.periods,
+      expires: shape.expires,
+      amounts: shape.amounts,
+      reserved: shape.reserved,
+      holds: shape.holds,
       windows,
+      shape,
       breaker: undefined,
       permit: undefined,
       timeout: undefined,
@@ -785,17 +843,40 @@ export class Governor implements ReservationOwner {
     };
   }
 
-  private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
-    const items: CounterItem[] = [];
-    for (const i of a.reserved) {
-      items.push({
-        key: a.keys[i] as string,
-        amount: a.amounts[i] as bigint,
-        cap: (a.counters[i] as PlanCounter).cap,
-        expiresAt: a.expires[i],
-      });
+  /**
+   * The counters and windows of a call on `plan` with this estimate. Calls on one plan
+   * mostly estimate the same amounts in the same period: the last shape is reused (it is
+   * never mutated) as long as every key, expiry, amount and window weight is the same.
+   */
+  private planShape(plan: Plan, estimate: ReadonlyMap<string, bigint>, now: number): AdmissionShape {
+    let s = this.shapes.get(plan);
+    const list = plan.counters;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i] as PlanCounter;
+      if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
+      if (s !== undefined && (s.keys[i] !== c.key || s.expires[i] !== c.expiresAt || s.amounts[i] !== (estimate.get(c.meter) ?? 0n))) {
+        s = undefined;
+      }
     }
-    return { id, counters: items, windows: a.windows, leaseMs: a.p.leaseMs, dryRun };
+    if (s !== undefined) {
+      const ws = plan.windows;
+      for (let i = 0; i < ws.length; i++) {
+        const w = ws[i] as PlanWindow;
+        if ((s.windows[i] as AdmissionWindow).weight !== Number(estimate.get(w.meter) ?? 0n)) {
+          s = undefined;
+          break;
+        }
+      }
+    }
+    if (s === undefined) {
+      s = admissionShape(list, plan.windows, estimate, now, undefined);
+      this.shapes.set(plan, s);
+    }
+    return s;
+  }
+
+  private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
+    return { id, counters: (a.shape.items ??= counterItems(a.shape)), windows: a.windows, leaseMs: a.p.leaseMs, dryRun };
   }
 
   private admit(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
