@@ -274,6 +274,55 @@ interface AdmissionShape {
   readonly windows: readonly AdmissionWindow[];
   /** The store's counter items for `reserved`, built on first reserve. */
   items: readonly CounterItem[] | undefined;
+  /** What a settle with nothing reported commits (the estimate), built on first such settle. */
+  commits: SettleCommits | undefined;
+}
+
+/** One counter a settle commits. */
+interface CommitItem {
+  readonly key: string;
+  readonly amount: bigint;
+  readonly expiresAt: number | undefined;
+}
+
+/** The counters a settle commits (those with a non-zero amount) and their indices in the admission's counters. */
+interface SettleCommits {
+  readonly counters: readonly CommitItem[];
+  readonly indices: readonly number[];
+}
+
+/** A meter's figure at settle: the reported one, else the estimate, else 0. */
+function actualUnits(reported: ReadonlyMap<string, bigint>, estimate: ReadonlyMap<string, bigint>, meter: string): bigint {
+  const v = reported.get(meter);
+  if (v !== undefined) return v;
+  return estimate.get(meter) ?? 0n;
+}
+
+/** The commits of a settle with nothing reported: each counter at its admitted amount. */
+function shapeCommits(s: AdmissionShape): SettleCommits {
+  const counters: CommitItem[] = [];
+  const indices: number[] = [];
+  for (let i = 0; i < s.counters.length; i++) {
+    const amount = s.amounts[i] as bigint;
+    if (amount === 0n) continue;
+    counters.push({ key: s.keys[i] as string, amount, expiresAt: s.expires[i] });
+    indices.push(i);
+  }
+  return { counters, indices };
+}
+
+/** The commits of a settle with reported usage: money at `costUnits`, every other meter at its actual figure. */
+function reportedCommits(a: Admission, reported: ReadonlyMap<string, bigint>, costUnits: bigint): SettleCommits {
+  const counters: CommitItem[] = [];
+  const indices: number[] = [];
+  for (let i = 0; i < a.counters.length; i++) {
+    const c = a.counters[i] as PlanCounter;
+    const amount = c.meter === 'cost' ? costUnits : actualUnits(reported, a.p.estimate, c.meter);
+    if (amount === 0n) continue;
+    counters.push({ key: a.keys[i] as string, amount, expiresAt: a.expires[i] });
+    indices.push(i);
+  }
+  return { counters, indices };
 }
 
 /**
@@ -319,7 +368,7 @@ function admissionShape(
     scope: w.scope,
     scopeKey: w.scopeKey,
   }));
-  return { counters, keys, periods, expires, amounts, reserved, holds, windows, items: undefined };
+  return { counters, keys, periods, expires, amounts, reserved, holds, windows, items: undefined, commits: undefined };
 }
 
 /** The store's counter items of a shape: its reserved counters with their amounts and caps. */
@@ -1209,23 +1258,29 @@ export class Governor implements ReservationOwner {
   settleReservation(r: Reservation, status: 'ok' | 'error', error?: unknown): SettleResult | PromiseLike<SettleResult> {
     const a = r.internal as Admission;
     const reported = r.reported ?? NO_UNITS;
+    const estimate = a.p.estimate;
     const model = r.reportedModel ?? a.p.model;
+    // A figure taken from the estimate makes the entry estimated, unless it is a call count (a call is one call).
     let estimated = r.reportedEstimated;
-    const actual = (meter: string): bigint => {
-      const v = reported.get(meter);
-      if (v !== undefined) return v;
-      const e = a.p.estimate.get(meter);
-      if (e === undefined || e === 0n) return 0n;
-      if (!CALL_COUNTS.has(meter)) estimated = true;
-      return e;
-    };
     let costUnits = reported.get('cost');
     const priced =
       costUnits === undefined && reported.size > 0 ? this.costs.priceReport(model, a.p.provider, reported, a.p.batch) : undefined;
     if (priced !== undefined) costUnits = priced.units;
-    if (costUnits === undefined) costUnits = actual('cost');
+    if (costUnits === undefined) {
+      costUnits = estimate.get('cost') ?? 0n;
+      if (costUnits !== 0n) estimated = true;
+    }
     const usage: Record<string, string> = {};
-    for (const k of a.p.estimate.keys()) if (k !== 'cost') usage[k] = formatUnits(actual(k), this.meters.get(k, k).scale);
+    for (const k of estimate.keys()) {
+      if (k === 'cost') continue;
+      let v = reported.get(k);
+      if (v === undefined) {
+        const e = estimate.get(k) as bigint;
+        v = e;
+        if (e !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+      }
+      usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+    }
     for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     const at = this.clock.now();
     const entry = this.callEntry(
@@ -1241,61 +1296,77 @@ export class Governor implements ReservationOwner {
       this.clock.monotonic() - a.started,
       priced?.pricing,
     );
-    // Every counter of the call's limits is charged what the call used, estimated or not.
-    const counters: { key: string; amount: bigint; expiresAt: number | undefined }[] = [];
-    const committed: number[] = [];
-    for (let i = 0; i < a.counters.length; i++) {
-      const c = a.counters[i] as PlanCounter;
-      const amount = c.meter === 'cost' ? costUnits : actual(c.meter);
-      if (amount === 0n) continue;
-      counters.push({ key: a.keys[i] as string, amount, expiresAt: a.expires[i] });
-      committed.push(i);
-    }
+    // Every counter of the call's limits is charged what the call used, estimated or not. With
+    // nothing reported, that is the estimate the call was admitted with: the shape's own list.
+    const commits = reported.size === 0 ? (a.shape.commits ??= shapeCommits(a.shape)) : reportedCommits(a, reported, costUnits);
     let windows: WindowAdjustment[] | undefined;
     for (const w of a.windows) {
       const weight =
-        w.weighs === 'cost' ? costUnits : w.weighs === 'tokens' ? actual('inputTokens') + actual('outputTokens') : actual(w.weighs);
+        w.weighs === 'cost'
+          ? costUnits
+          : w.weighs === 'tokens'
+            ? actualUnits(reported, estimate, 'inputTokens') + actualUnits(reported, estimate, 'outputTokens')
+            : actualUnits(reported, estimate, w.weighs);
       const delta = Number(weight) - w.weight;
       // The hit's time is the store's (Redis may keep its own clock): its lease started then.
       if (delta !== 0)
         (windows ??= []).push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: r.expiresAt - a.p.leaseMs });
     }
-    const cost = costUnits;
-    const done = (res: CommitResult): SettleResult | PromiseLike<SettleResult> => {
-      let exceeded = false;
-      for (let j = 0; j < committed.length; j++) {
-        const i = committed[j] as number;
-        const c = a.counters[i] as PlanCounter;
-        if (this.thresholds(c, a.periods[i], counters[j]!.amount, res.used[j] as bigint, at)) exceeded = true;
-      }
-      const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
-      if (this.keeps(status)) this.analytics.record(entry);
-      if (this.events.has('usage')) {
-        this.events.emit('usage', {
-          reservationId: r.id,
-          scope: a.p.scope,
-          status,
-          usage,
-          cost: entry.cost,
-          currency: this.currency,
-          estimated,
-          durationMs: entry.durationMs as number,
-          entry,
-          at,
-        });
-      }
-      const outcome = this.settleBreaker(a, status, error, exceeded, cost);
-      return outcome === undefined ? result : Promise.resolve(outcome).then(() => result);
-    };
     let res: CommitResult | PromiseLike<CommitResult>;
     try {
-      const req = { id: r.id, counters, windows, ledger: this.keeps(status) ? entry : undefined };
+      const req = { id: r.id, counters: commits.counters, windows, ledger: this.keeps(status) ? entry : undefined };
       const m = this.memory;
       res = m !== undefined && m.commit === MEMORY_COMMIT ? m.commitAt(req, at) : this.store.commit(req);
     } catch (e) {
       return this.storeFailure('commit', e);
     }
-    return isPromiseLike(res) ? Promise.resolve(res).then(done, (e: unknown) => this.storeFailure('commit', e)) : done(res);
+    if (!isPromiseLike(res)) return this.committed(r, a, status, error, entry, usage, estimated, costUnits, commits, at, res);
+    const cost = costUnits;
+    return Promise.resolve(res).then(
+      (x) => this.committed(r, a, status, error, entry, usage, estimated, cost, commits, at, x),
+      (e: unknown) => this.storeFailure('commit', e),
+    );
+  }
+
+  /** After the store committed a settle: thresholds, analytics, the usage event, the breaker. */
+  private committed(
+    r: Reservation,
+    a: Admission,
+    status: 'ok' | 'error',
+    error: unknown,
+    entry: LedgerEntry,
+    usage: Record<string, string>,
+    estimated: boolean,
+    cost: bigint,
+    commits: SettleCommits,
+    at: number,
+    res: CommitResult,
+  ): SettleResult | PromiseLike<SettleResult> {
+    let exceeded = false;
+    const committed = commits.indices;
+    for (let j = 0; j < committed.length; j++) {
+      const i = committed[j] as number;
+      const c = a.counters[i] as PlanCounter;
+      if (this.thresholds(c, a.periods[i], (commits.counters[j] as CommitItem).amount, res.used[j] as bigint, at)) exceeded = true;
+    }
+    const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
+    if (this.keeps(status)) this.analytics.record(entry);
+    if (this.events.has('usage')) {
+      this.events.emit('usage', {
+        reservationId: r.id,
+        scope: a.p.scope,
+        status,
+        usage,
+        cost: entry.cost,
+        currency: this.currency,
+        estimated,
+        durationMs: entry.durationMs as number,
+        entry,
+        at,
+      });
+    }
+    const outcome = this.settleBreaker(a, status, error, exceeded, cost);
+    return outcome === undefined ? result : Promise.resolve(outcome).then(() => result);
   }
 
   /** Tell the call's breaker how it went; a store fault there is reported, never thrown into a call that happened. */
