@@ -79,7 +79,8 @@ export class Persistence {
   private lastRefresh = -Infinity;
   private flushing: Promise<void> | undefined;
   /** Ids looked for since the last load and not found: not looked for again until the next. */
-  private readonly checked = new Set<string>();
+  private readonly checkedPools = new Set<string>();
+  private readonly checkedAgents = new Set<string>();
   private scheduled = false;
 
   constructor(
@@ -157,7 +158,8 @@ export class Persistence {
     const now = this.reg.host.clock.now();
     if (!force && now - this.lastRefresh < this.refreshMs) return undefined;
     this.lastRefresh = now;
-    this.checked.clear();
+    this.checkedPools.clear();
+    this.checkedAgents.clear();
     return then(this.reg.host.store.getValue(REGISTRY_KEY), (cur) => this.apply(cur));
   }
 
@@ -167,12 +169,14 @@ export class Persistence {
    * a budget another process created), else every `refreshMs`.
    */
   refreshFor(scope: { readonly pool?: string | undefined; readonly agent?: string | undefined }): Awaitable<void> {
-    const pool = scope.pool !== undefined && !this.reg.pools.has(scope.pool) ? `pool:${scope.pool}` : undefined;
-    const agent = scope.agent !== undefined && !this.reg.agents.has(scope.agent) ? `agent:${scope.agent}` : undefined;
-    if ((pool === undefined || this.checked.has(pool)) && (agent === undefined || this.checked.has(agent))) return this.refresh(false);
+    // Looked up by id in a set per kind: no key string is built on every governed call.
+    const pool = scope.pool !== undefined && !this.reg.pools.has(scope.pool) ? scope.pool : undefined;
+    const agent = scope.agent !== undefined && !this.reg.agents.has(scope.agent) ? scope.agent : undefined;
+    if ((pool === undefined || this.checkedPools.has(pool)) && (agent === undefined || this.checkedAgents.has(agent)))
+      return this.refresh(false);
     const r = this.refresh(true);
-    if (pool !== undefined) this.checked.add(pool);
-    if (agent !== undefined) this.checked.add(agent);
+    if (pool !== undefined) this.checkedPools.add(pool);
+    if (agent !== undefined) this.checkedAgents.add(agent);
     return r;
   }
 
