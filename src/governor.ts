@@ -507,6 +507,8 @@ export class Governor implements ReservationOwner {
   private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
   private readonly idPrefix: string;
   private seq = 0;
+  /** The time admitOrWait read, for the admission it starts synchronously (taken once, then cleared). */
+  private admitNow: number | undefined = undefined;
   /** The last admission shape per plan (see planShape). */
   private readonly shapes = new WeakMap<Plan, AdmissionShape>();
   /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
@@ -840,7 +842,8 @@ export class Governor implements ReservationOwner {
   }
 
   private buildAdmission(p: PreparedRequest): Admission {
-    const now = this.clock.now();
+    const now = this.admitNow ?? this.clock.now();
+    this.admitNow = undefined;
     const plan = this.registry.plan(p.scope, p.scopeKey);
     const quota = this.tracker.admission(p.scope, p.kind, p.estimate);
     const refused = quota?.refused;
@@ -1056,9 +1059,16 @@ export class Governor implements ReservationOwner {
 
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     // Pools and agents changed by another governor over the same store (gov.budgets) load first.
-    const loading = this.budgets.refresh(p.scope);
+    // One clock read for the registry's refresh check and, when nothing is loaded, the admission itself.
+    const now = this.clock.now();
+    const loading = this.budgets.refresh(p.scope, now);
     if (loading !== undefined) return loading.then(() => this.admitLoaded(p));
-    return this.admitLoaded(p);
+    this.admitNow = now;
+    try {
+      return this.admitLoaded(p);
+    } finally {
+      this.admitNow = undefined;
+    }
   }
 
   private admitLoaded(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {

@@ -154,8 +154,8 @@ export class Persistence {
   }
 
   /** Load the store's registry if `refreshMs` has passed since the last load (or `force`). */
-  refresh(force = true): Awaitable<void> {
-    const now = this.reg.host.clock.now();
+  refresh(force = true, at?: number): Awaitable<void> {
+    const now = at ?? this.reg.host.clock.now();
     if (!force && now - this.lastRefresh < this.refreshMs) return undefined;
     this.lastRefresh = now;
     this.checkedPools.clear();
@@ -168,13 +168,13 @@ export class Persistence {
    * does not know and has not looked for since the last load (so a call never runs without
    * a budget another process created), else every `refreshMs`.
    */
-  refreshFor(scope: { readonly pool?: string | undefined; readonly agent?: string | undefined }): Awaitable<void> {
+  refreshFor(scope: { readonly pool?: string | undefined; readonly agent?: string | undefined }, now?: number): Awaitable<void> {
     // Looked up by id in a set per kind: no key string is built on every governed call.
     const pool = scope.pool !== undefined && !this.reg.pools.has(scope.pool) ? scope.pool : undefined;
     const agent = scope.agent !== undefined && !this.reg.agents.has(scope.agent) ? scope.agent : undefined;
     if ((pool === undefined || this.checkedPools.has(pool)) && (agent === undefined || this.checkedAgents.has(agent)))
-      return this.refresh(false);
-    const r = this.refresh(true);
+      return this.refresh(false, now);
+    const r = this.refresh(true, now);
     if (pool !== undefined) this.checkedPools.add(pool);
     if (agent !== undefined) this.checkedAgents.add(agent);
     return r;
