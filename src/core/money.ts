@@ -122,7 +122,14 @@ export function toUnits(value: unknown, field: string, options: ToUnitsOptions =
 
 /** Format scaled integer units as a plain decimal string without trailing zeros. */
 export function formatUnits(units: bigint, scale: number = MONEY_SCALE): string {
-  if (scale === 0) return units.toString();
+  if (scale === 0) {
+    // Call counts are mostly small: their text is kept rather than built on every settle.
+    if (units >= 0n && units < 256n) {
+      const i = Number(units);
+      return (smallText[i] ??= units.toString());
+    }
+    return units.toString();
+  }
   // Amounts repeat (estimates, prices of identical calls): a small memo skips the string work.
   const memo = scale === MONEY_SCALE ? moneyText : undefined;
   const hit = memo?.get(units);
@@ -142,6 +149,7 @@ export function formatUnits(units: bigint, scale: number = MONEY_SCALE): string 
 }
 
 const moneyText = new Map<bigint, string>();
+const smallText: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
 
 /** Scaled integer units back to a `Decimal`. */
 export function unitsToDecimal(units: bigint, scale: number = MONEY_SCALE): Decimal {
