@@ -60,6 +60,7 @@ import {
   type LimitSpec,
   type Plan,
   type PlanCounter,
+  type PlanWindow,
   type PreparedRequest,
   type ReservationOwner,
   type SettleResult,
@@ -247,6 +248,8 @@ interface Admission {
   readonly holds: boolean;
   /** Every sliding window the call hits: the plan's, then the rate limiter's for its user and endpoint. */
   readonly windows: readonly AdmissionWindow[];
+  /** Where counters…holds come from (shared, read-only, between calls of one plan with the same estimate). */
+  readonly shape: AdmissionShape;
   /** The breaker the call goes through and the permit it was admitted with (set by `admit`). */
   breaker: CircuitBreaker | undefined;
   permit: BreakerPermit | undefined;
@@ -256,6 +259,130 @@ interface Admission {
   readonly quota: TrackerAdmission | undefined;
   /** A refusal decided before the store (the pid's time is up, or the call asks for more tokens than one call may). */
   readonly pre: ReserveResult | undefined;
+}
+
+/** The counter and window arrays of an admission; shared between admissions, so never mutated. */
+interface AdmissionShape {
+  readonly counters: readonly PlanCounter[];
+  readonly keys: readonly string[];
+  readonly periods: readonly (string | undefined)[];
+  readonly expires: readonly (number | undefined)[];
+  readonly amounts: readonly bigint[];
+  readonly reserved: readonly number[];
+  readonly holds: boolean;
+  /** The plan's windows (the rate limiter's, per user, are added per call). */
+  readonly windows: readonly AdmissionWindow[];
+  /** The store's counter items for `reserved`, built on first reserve. */
+  items: readonly CounterItem[] | undefined;
+  /** What a settle with nothing reported commits (the estimate), built on first such settle. */
+  commits: SettleCommits | undefined;
+}
+
+/** One counter a settle commits. */
+interface CommitItem {
+  readonly key: string;
+  readonly amount: bigint;
+  readonly expiresAt: number | undefined;
+}
+
+/** The counters a settle commits (those with a non-zero amount) and their indices in the admission's counters. */
+interface SettleCommits {
+  readonly counters: readonly CommitItem[];
+  readonly indices: readonly number[];
+}
+
+/** A meter's figure at settle: the reported one, else the estimate, else 0. */
+function actualUnits(reported: ReadonlyMap<string, bigint>, estimate: ReadonlyMap<string, bigint>, meter: string): bigint {
+  const v = reported.get(meter);
+  if (v !== undefined) return v;
+  return estimate.get(meter) ?? 0n;
+}
+
+/** The commits of a settle with nothing reported: each counter at its admitted amount. */
+function shapeCommits(s: AdmissionShape): SettleCommits {
+  const counters: CommitItem[] = [];
+  const indices: number[] = [];
+  for (let i = 0; i < s.counters.length; i++) {
+    const amount = s.amounts[i] as bigint;
+    if (amount === 0n) continue;
+    counters.push({ key: s.keys[i] as string, amount, expiresAt: s.expires[i] });
+    indices.push(i);
+  }
+  return { counters, indices };
+}
+
+/** The commits of a settle with reported usage: money at `costUnits`, every other meter at its actual figure. */
+function reportedCommits(a: Admission, reported: ReadonlyMap<string, bigint>, costUnits: bigint): SettleCommits {
+  const counters: CommitItem[] = [];
+  const indices: number[] = [];
+  for (let i = 0; i < a.counters.length; i++) {
+    const c = a.counters[i] as PlanCounter;
+    const amount = c.meter === 'cost' ? costUnits : actualUnits(reported, a.p.estimate, c.meter);
+    if (amount === 0n) continue;
+    counters.push({ key: a.keys[i] as string, amount, expiresAt: a.expires[i] });
+    indices.push(i);
+  }
+  return { counters, indices };
+}
+
+/**
+ * Build an admission shape. `refusedAmount` is set when a pid quota refused before the
+ * store: its one counter is then reserved at that amount.
+ */
+function admissionShape(
+  list: readonly PlanCounter[],
+  planWindows: readonly PlanWindow[],
+  estimate: ReadonlyMap<string, bigint>,
+  now: number,
+  refusedAmount: bigint | undefined,
+): AdmissionShape {
+  const counters: PlanCounter[] = [];
+  const keys: string[] = [];
+  const periods: (string | undefined)[] = [];
+  const expires: (number | undefined)[] = [];
+  const amounts: bigint[] = [];
+  const reserved: number[] = [];
+  let holds = false;
+  for (const c of list) {
+    const amount = refusedAmount !== undefined ? refusedAmount : (estimate.get(c.meter) ?? 0n);
+    // A meter the call does not estimate is not checked, except money: an exhausted hard budget refuses every call.
+    if (amount > 0n || c.meter === 'cost' || refusedAmount !== undefined) reserved.push(counters.length);
+    if (amount > 0n) holds = true;
+    if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
+    counters.push(c);
+    keys.push(c.key);
+    periods.push(c.tracker === undefined ? undefined : c.periodId);
+    expires.push(c.expiresAt);
+    amounts.push(amount);
+  }
+  const windows: AdmissionWindow[] = planWindows.map((w) => ({
+    key: w.key,
+    windowMs: w.windowMs,
+    limit: w.max,
+    weight: Number(estimate.get(w.meter) ?? 0n),
+    buckets: w.buckets,
+    mode: w.mode,
+    weighs: w.meter,
+    limitId: w.limit.id,
+    meter: w.meter,
+    scope: w.scope,
+    scopeKey: w.scopeKey,
+  }));
+  return { counters, keys, periods, expires, amounts, reserved, holds, windows, items: undefined, commits: undefined };
+}
+
+/** The store's counter items of a shape: its reserved counters with their amounts and caps. */
+function counterItems(s: AdmissionShape): CounterItem[] {
+  const items: CounterItem[] = [];
+  for (const i of s.reserved) {
+    items.push({
+      key: s.keys[i] as string,
+      amount: s.amounts[i] as bigint,
+      cap: (s.counters[i] as PlanCounter).cap,
+      expiresAt: s.expires[i],
+    });
+  }
+  return items;
 }
 
 /** One window of an admission, with what a refusal or a settle needs to know about it. */
@@ -380,6 +507,12 @@ export class Governor implements ReservationOwner {
   private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
   private readonly idPrefix: string;
   private seq = 0;
+  /** The time admitOrWait read, for the admission it starts synchronously (taken once, then cleared). */
+  private admitNow: number | undefined = undefined;
+  /** The last admission shape per plan (see planShape). */
+  private readonly shapes = new WeakMap<Plan, AdmissionShape>();
+  /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
+  private readonly memory: MemoryStore | undefined;
 
   constructor(options: GovernorOptions = {}) {
     const o = parseInput(optionsSchema, options, 'options');
@@ -389,6 +522,7 @@ export class Governor implements ReservationOwner {
       this.store = failOpen(this.store, this.clock, (operation, error) =>
         this.events.emit('store.error', { operation, error, at: this.clock.now() }),
       );
+    this.memory = this.store instanceof MemoryStore && this.store.sharesClock(this.clock) ? this.store : undefined;
     this.currency = o.currency ?? 'USD';
     this.leaseMs = o.leaseMs === undefined ? 600_000 : parseDuration(o.leaseMs, 'options.leaseMs');
     this.meters = new MeterRegistry(o.meters);
@@ -708,57 +842,35 @@ export class Governor implements ReservationOwner {
   }
 
   private buildAdmission(p: PreparedRequest): Admission {
-    const now = this.clock.now();
+    const now = this.admitNow ?? this.clock.now();
+    this.admitNow = undefined;
     const plan = this.registry.plan(p.scope, p.scopeKey);
-    const counters: PlanCounter[] = [];
-    const keys: string[] = [];
-    const periods: (string | undefined)[] = [];
-    const expires: (number | undefined)[] = [];
-    const amounts: bigint[] = [];
-    const reserved: number[] = [];
-    let holds = false;
     const quota = this.tracker.admission(p.scope, p.kind, p.estimate);
     const refused = quota?.refused;
     // The pid's quota counters come first (the narrowest scope); a refusal decided before the store reserves nothing.
-    for (const c of refused !== undefined
-      ? [refused.counter]
-      : quota === undefined
-        ? plan.counters
-        : [...quota.counters, ...plan.counters]) {
-      const amount = refused !== undefined ? refused.amount : (p.estimate.get(c.meter) ?? 0n);
-      // A meter the call does not estimate is not checked, except money: an exhausted hard budget refuses every call.
-      if (amount > 0n || c.meter === 'cost' || refused !== undefined) reserved.push(counters.length);
-      if (amount > 0n) holds = true;
-      if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
-      counters.push(c);
-      keys.push(c.key);
-      periods.push(c.tracker === undefined ? undefined : c.periodId);
-      expires.push(c.expiresAt);
-      amounts.push(amount);
-    }
-    const windows: AdmissionWindow[] = plan.windows.map((w) => ({
-      key: w.key,
-      windowMs: w.windowMs,
-      limit: w.max,
-      weight: Number(p.estimate.get(w.meter) ?? 0n),
-      buckets: w.buckets,
-      mode: w.mode,
-      weighs: w.meter,
-      limitId: w.limit.id,
-      meter: w.meter,
-      scope: w.scope,
-      scopeKey: w.scopeKey,
-    }));
+    const shape =
+      quota === undefined
+        ? this.planShape(plan, p.estimate, now)
+        : admissionShape(
+            refused !== undefined ? [refused.counter] : [...quota.counters, ...plan.counters],
+            plan.windows,
+            p.estimate,
+            now,
+            refused?.amount,
+          );
+    let windows = shape.windows;
     const user = p.user ?? quota?.rateLimitUser;
     if (user !== undefined) {
       const lw = this.limiter.windowsFor(user, p.endpoint ?? 'default', Number(tokensOf(p.estimate)));
       const scope = { ...p.scope };
       const scopeLabel = `user=${lw.userId}/endpoint=${lw.endpoint}`;
+      const all = [...windows];
       lw.items.forEach((item, i) => {
         const spec = lw.specs[i]!;
         const weighs = spec.weighs === 'tokens' ? 'tokens' : 'requests';
-        windows.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: scopeLabel });
+        all.push({ ...item, weighs, limitId: spec.type, meter: weighs, scope, scopeKey: scopeLabel });
       });
+      windows = all;
     }
     // The breaker fields are set by admit; present from the start so every admission has one shape.
     return {
@@ -766,14 +878,15 @@ export class Governor implements ReservationOwner {
       plan,
       now,
       started: this.clock.monotonic(),
-      counters,
-      keys,
-      periods,
-      expires,
-      amounts,
-      reserved,
-      holds,
+      counters: shape.counters,
+      keys: shape.keys,
+      periods: shape.periods,
+      expires: shape.expires,
+      amounts: shape.amounts,
+      reserved: shape.reserved,
+      holds: shape.holds,
       windows,
+      shape,
       breaker: undefined,
       permit: undefined,
       timeout: undefined,
@@ -782,17 +895,40 @@ export class Governor implements ReservationOwner {
     };
   }
 
-  private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
-    const items: CounterItem[] = [];
-    for (const i of a.reserved) {
-      items.push({
-        key: a.keys[i] as string,
-        amount: a.amounts[i] as bigint,
-        cap: (a.counters[i] as PlanCounter).cap,
-        expiresAt: a.expires[i],
-      });
+  /**
+   * The counters and windows of a call on `plan` with this estimate. Calls on one plan
+   * mostly estimate the same amounts in the same period: the last shape is reused (it is
+   * never mutated) as long as every key, expiry, amount and window weight is the same.
+   */
+  private planShape(plan: Plan, estimate: ReadonlyMap<string, bigint>, now: number): AdmissionShape {
+    let s = this.shapes.get(plan);
+    const list = plan.counters;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i] as PlanCounter;
+      if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
+      if (s !== undefined && (s.keys[i] !== c.key || s.expires[i] !== c.expiresAt || s.amounts[i] !== (estimate.get(c.meter) ?? 0n))) {
+        s = undefined;
+      }
     }
-    return { id, counters: items, windows: a.windows, leaseMs: a.p.leaseMs, dryRun };
+    if (s !== undefined) {
+      const ws = plan.windows;
+      for (let i = 0; i < ws.length; i++) {
+        const w = ws[i] as PlanWindow;
+        if ((s.windows[i] as AdmissionWindow).weight !== Number(estimate.get(w.meter) ?? 0n)) {
+          s = undefined;
+          break;
+        }
+      }
+    }
+    if (s === undefined) {
+      s = admissionShape(list, plan.windows, estimate, now, undefined);
+      this.shapes.set(plan, s);
+    }
+    return s;
+  }
+
+  private reserveRequest(a: Admission, id: string | undefined, dryRun: boolean) {
+    return { id, counters: (a.shape.items ??= counterItems(a.shape)), windows: a.windows, leaseMs: a.p.leaseMs, dryRun };
   }
 
   private admit(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
@@ -840,7 +976,13 @@ export class Governor implements ReservationOwner {
     const id = this.nextId();
     let res: ReserveResult | Promise<ReserveResult>;
     try {
-      res = a.pre ?? this.store.reserve(this.reserveRequest(a, id, false));
+      const m = this.memory;
+      // The default store reserves at the admission's time: the same clock, read once.
+      res =
+        a.pre ??
+        (m !== undefined && m.reserve === MEMORY_RESERVE
+          ? m.reserveAt(this.reserveRequest(a, id, false), a.now)
+          : this.store.reserve(this.reserveRequest(a, id, false)));
     } catch (e) {
       return this.storeFailure('reserve', e);
     }
@@ -925,9 +1067,16 @@ export class Governor implements ReservationOwner {
 
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     // Pools and agents changed by another governor over the same store (gov.budgets) load first.
-    const loading = this.budgets.refresh(p.scope);
+    // One clock read for the registry's refresh check and, when nothing is loaded, the admission itself.
+    const now = this.clock.now();
+    const loading = this.budgets.refresh(p.scope, now);
     if (loading !== undefined) return loading.then(() => this.admitLoaded(p));
-    return this.admitLoaded(p);
+    this.admitNow = now;
+    try {
+      return this.admitLoaded(p);
+    } finally {
+      this.admitNow = undefined;
+    }
   }
 
   private admitLoaded(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
@@ -1127,23 +1276,29 @@ export class Governor implements ReservationOwner {
   settleReservation(r: Reservation, status: 'ok' | 'error', error?: unknown): SettleResult | PromiseLike<SettleResult> {
     const a = r.internal as Admission;
     const reported = r.reported ?? NO_UNITS;
+    const estimate = a.p.estimate;
     const model = r.reportedModel ?? a.p.model;
+    // A figure taken from the estimate makes the entry estimated, unless it is a call count (a call is one call).
     let estimated = r.reportedEstimated;
-    const actual = (meter: string): bigint => {
-      const v = reported.get(meter);
-      if (v !== undefined) return v;
-      const e = a.p.estimate.get(meter);
-      if (e === undefined || e === 0n) return 0n;
-      if (!CALL_COUNTS.has(meter)) estimated = true;
-      return e;
-    };
     let costUnits = reported.get('cost');
     const priced =
       costUnits === undefined && reported.size > 0 ? this.costs.priceReport(model, a.p.provider, reported, a.p.batch) : undefined;
     if (priced !== undefined) costUnits = priced.units;
-    if (costUnits === undefined) costUnits = actual('cost');
+    if (costUnits === undefined) {
+      costUnits = estimate.get('cost') ?? 0n;
+      if (costUnits !== 0n) estimated = true;
+    }
     const usage: Record<string, string> = {};
-    for (const k of a.p.estimate.keys()) if (k !== 'cost') usage[k] = formatUnits(actual(k), this.meters.get(k, k).scale);
+    for (const k of estimate.keys()) {
+      if (k === 'cost') continue;
+      let v = reported.get(k);
+      if (v === undefined) {
+        const e = estimate.get(k) as bigint;
+        v = e;
+        if (e !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+      }
+      usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+    }
     for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     const at = this.clock.now();
     const entry = this.callEntry(
@@ -1159,59 +1314,77 @@ export class Governor implements ReservationOwner {
       this.clock.monotonic() - a.started,
       priced?.pricing,
     );
-    // Every counter of the call's limits is charged what the call used, estimated or not.
-    const counters: { key: string; amount: bigint; expiresAt: number | undefined }[] = [];
-    const committed: number[] = [];
-    for (let i = 0; i < a.counters.length; i++) {
-      const c = a.counters[i] as PlanCounter;
-      const amount = c.meter === 'cost' ? costUnits : actual(c.meter);
-      if (amount === 0n) continue;
-      counters.push({ key: a.keys[i] as string, amount, expiresAt: a.expires[i] });
-      committed.push(i);
-    }
+    // Every counter of the call's limits is charged what the call used, estimated or not. With
+    // nothing reported, that is the estimate the call was admitted with: the shape's own list.
+    const commits = reported.size === 0 ? (a.shape.commits ??= shapeCommits(a.shape)) : reportedCommits(a, reported, costUnits);
     let windows: WindowAdjustment[] | undefined;
     for (const w of a.windows) {
       const weight =
-        w.weighs === 'cost' ? costUnits : w.weighs === 'tokens' ? actual('inputTokens') + actual('outputTokens') : actual(w.weighs);
+        w.weighs === 'cost'
+          ? costUnits
+          : w.weighs === 'tokens'
+            ? actualUnits(reported, estimate, 'inputTokens') + actualUnits(reported, estimate, 'outputTokens')
+            : actualUnits(reported, estimate, w.weighs);
       const delta = Number(weight) - w.weight;
       // The hit's time is the store's (Redis may keep its own clock): its lease started then.
       if (delta !== 0)
         (windows ??= []).push({ key: w.key, windowMs: w.windowMs, buckets: w.buckets, mode: w.mode, delta, at: r.expiresAt - a.p.leaseMs });
     }
-    const cost = costUnits;
-    const done = (res: CommitResult): SettleResult | PromiseLike<SettleResult> => {
-      let exceeded = false;
-      for (let j = 0; j < committed.length; j++) {
-        const i = committed[j] as number;
-        const c = a.counters[i] as PlanCounter;
-        if (this.thresholds(c, a.periods[i], counters[j]!.amount, res.used[j] as bigint, at)) exceeded = true;
-      }
-      const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
-      if (this.keeps(status)) this.analytics.record(entry);
-      if (this.events.has('usage')) {
-        this.events.emit('usage', {
-          reservationId: r.id,
-          scope: a.p.scope,
-          status,
-          usage,
-          cost: entry.cost,
-          currency: this.currency,
-          estimated,
-          durationMs: entry.durationMs as number,
-          entry,
-          at,
-        });
-      }
-      const outcome = this.settleBreaker(a, status, error, exceeded, cost);
-      return outcome === undefined ? result : Promise.resolve(outcome).then(() => result);
-    };
     let res: CommitResult | PromiseLike<CommitResult>;
     try {
-      res = this.store.commit({ id: r.id, counters, windows, ledger: this.keeps(status) ? entry : undefined });
+      const req = { id: r.id, counters: commits.counters, windows, ledger: this.keeps(status) ? entry : undefined };
+      const m = this.memory;
+      res = m !== undefined && m.commit === MEMORY_COMMIT ? m.commitAt(req, at) : this.store.commit(req);
     } catch (e) {
       return this.storeFailure('commit', e);
     }
-    return isPromiseLike(res) ? Promise.resolve(res).then(done, (e: unknown) => this.storeFailure('commit', e)) : done(res);
+    if (!isPromiseLike(res)) return this.committed(r, a, status, error, entry, usage, estimated, costUnits, commits, at, res);
+    const cost = costUnits;
+    return Promise.resolve(res).then(
+      (x) => this.committed(r, a, status, error, entry, usage, estimated, cost, commits, at, x),
+      (e: unknown) => this.storeFailure('commit', e),
+    );
+  }
+
+  /** After the store committed a settle: thresholds, analytics, the usage event, the breaker. */
+  private committed(
+    r: Reservation,
+    a: Admission,
+    status: 'ok' | 'error',
+    error: unknown,
+    entry: LedgerEntry,
+    usage: Record<string, string>,
+    estimated: boolean,
+    cost: bigint,
+    commits: SettleCommits,
+    at: number,
+    res: CommitResult,
+  ): SettleResult | PromiseLike<SettleResult> {
+    let exceeded = false;
+    const committed = commits.indices;
+    for (let j = 0; j < committed.length; j++) {
+      const i = committed[j] as number;
+      const c = a.counters[i] as PlanCounter;
+      if (this.thresholds(c, a.periods[i], (commits.counters[j] as CommitItem).amount, res.used[j] as bigint, at)) exceeded = true;
+    }
+    const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
+    if (this.keeps(status)) this.analytics.record(entry);
+    if (this.events.has('usage')) {
+      this.events.emit('usage', {
+        reservationId: r.id,
+        scope: a.p.scope,
+        status,
+        usage,
+        cost: entry.cost,
+        currency: this.currency,
+        estimated,
+        durationMs: entry.durationMs as number,
+        entry,
+        at,
+      });
+    }
+    const outcome = this.settleBreaker(a, status, error, exceeded, cost);
+    return outcome === undefined ? result : Promise.resolve(outcome).then(() => result);
   }
 
   /** Tell the call's breaker how it went; a store fault there is reported, never thrown into a call that happened. */
@@ -1497,6 +1670,10 @@ export class Governor implements ReservationOwner {
 function tokensOf(units: ReadonlyMap<string, bigint>): bigint {
   return (units.get('inputTokens') ?? 0n) + (units.get('outputTokens') ?? 0n);
 }
+
+// A MemoryStore whose reserve/commit were replaced (a spy, a subclass) is called through them.
+const MEMORY_RESERVE = MemoryStore.prototype.reserve;
+const MEMORY_COMMIT = MemoryStore.prototype.commit;
 
 const NO_UNITS: ReadonlyMap<string, bigint> = new Map();
 /** Call counts are never "estimated": a call is one call. */

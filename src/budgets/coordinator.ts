@@ -403,12 +403,12 @@ export class BudgetCoordinator {
    * this process does not know, or `refreshMs` has passed since the last load. Undefined when there is nothing to wait for (always on a synchronous store);
    * never rejects: a store fault is reported as `store.error` and the call goes on.
    */
-  refresh(scope?: Scope): Promise<void> | undefined {
+  refresh(scope?: Scope, now?: number): Promise<void> | undefined {
     const persist = this.reg.persist;
     if (persist === undefined) return undefined;
     let r: void | PromiseLike<void>;
     try {
-      r = scope === undefined ? persist.refresh(false) : persist.refreshFor(scope);
+      r = scope === undefined ? persist.refresh(false) : persist.refreshFor(scope, now);
     } catch (error) {
       this.storeError(error);
       return undefined;

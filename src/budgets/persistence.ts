@@ -79,7 +79,8 @@ export class Persistence {
   private lastRefresh = -Infinity;
   private flushing: Promise<void> | undefined;
   /** Ids looked for since the last load and not found: not looked for again until the next. */
-  private readonly checked = new Set<string>();
+  private readonly checkedPools = new Set<string>();
+  private readonly checkedAgents = new Set<string>();
   private scheduled = false;
 
   constructor(
@@ -153,11 +154,12 @@ export class Persistence {
   }
 
   /** Load the store's registry if `refreshMs` has passed since the last load (or `force`). */
-  refresh(force = true): Awaitable<void> {
-    const now = this.reg.host.clock.now();
+  refresh(force = true, at?: number): Awaitable<void> {
+    const now = at ?? this.reg.host.clock.now();
     if (!force && now - this.lastRefresh < this.refreshMs) return undefined;
     this.lastRefresh = now;
-    this.checked.clear();
+    this.checkedPools.clear();
+    this.checkedAgents.clear();
     return then(this.reg.host.store.getValue(REGISTRY_KEY), (cur) => this.apply(cur));
   }
 
@@ -166,13 +168,15 @@ export class Persistence {
    * does not know and has not looked for since the last load (so a call never runs without
    * a budget another process created), else every `refreshMs`.
    */
-  refreshFor(scope: { readonly pool?: string | undefined; readonly agent?: string | undefined }): Awaitable<void> {
-    const pool = scope.pool !== undefined && !this.reg.pools.has(scope.pool) ? `pool:${scope.pool}` : undefined;
-    const agent = scope.agent !== undefined && !this.reg.agents.has(scope.agent) ? `agent:${scope.agent}` : undefined;
-    if ((pool === undefined || this.checked.has(pool)) && (agent === undefined || this.checked.has(agent))) return this.refresh(false);
-    const r = this.refresh(true);
-    if (pool !== undefined) this.checked.add(pool);
-    if (agent !== undefined) this.checked.add(agent);
+  refreshFor(scope: { readonly pool?: string | undefined; readonly agent?: string | undefined }, now?: number): Awaitable<void> {
+    // Looked up by id in a set per kind: no key string is built on every governed call.
+    const pool = scope.pool !== undefined && !this.reg.pools.has(scope.pool) ? scope.pool : undefined;
+    const agent = scope.agent !== undefined && !this.reg.agents.has(scope.agent) ? scope.agent : undefined;
+    if ((pool === undefined || this.checkedPools.has(pool)) && (agent === undefined || this.checkedAgents.has(agent)))
+      return this.refresh(false, now);
+    const r = this.refresh(true, now);
+    if (pool !== undefined) this.checkedPools.add(pool);
+    if (agent !== undefined) this.checkedAgents.add(agent);
     return r;
   }
 

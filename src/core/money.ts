@@ -122,11 +122,24 @@ export function toUnits(value: unknown, field: string, options: ToUnitsOptions =
 
 /** Format scaled integer units as a plain decimal string without trailing zeros. */
 export function formatUnits(units: bigint, scale: number = MONEY_SCALE): string {
-  if (scale === 0) return units.toString();
+  if (scale === 0) {
+    // Call counts are mostly small: their text is kept rather than built on every settle.
+    if (units >= 0n && units < 256n) {
+      const i = Number(units);
+      return (smallText[i] ??= units.toString());
+    }
+    return units.toString();
+  }
   // Amounts repeat (estimates, prices of identical calls): a small memo skips the string work.
   const memo = scale === MONEY_SCALE ? moneyText : undefined;
+  // The last money amount first: a run of identical calls skips hashing the BigInt.
+  if (memo !== undefined && units === lastMoney) return lastMoneyText;
   const hit = memo?.get(units);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) {
+    lastMoney = units;
+    lastMoneyText = hit;
+    return hit;
+  }
   const neg = units < 0n;
   const abs = neg ? -units : units;
   const s = abs.toString().padStart(scale + 1, '0');
@@ -137,11 +150,16 @@ export function formatUnits(units: bigint, scale: number = MONEY_SCALE): string 
   if (memo !== undefined) {
     if (memo.size >= 4096) memo.clear();
     memo.set(units, text);
+    lastMoney = units;
+    lastMoneyText = text;
   }
   return text;
 }
 
 const moneyText = new Map<bigint, string>();
+let lastMoney: bigint | undefined;
+let lastMoneyText = '';
+const smallText: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
 
 /** Scaled integer units back to a `Decimal`. */
 export function unitsToDecimal(units: bigint, scale: number = MONEY_SCALE): Decimal {

@@ -91,7 +91,15 @@ export class MemoryStore implements Store {
   }
 
   reserve(req: ReserveRequest): ReserveResult {
-    const now = this.tick();
+    return this.reserveAt(req, this.clock.now());
+  }
+
+  /**
+   * Internal, for the governor: `reserve` at a time the caller has just read from this
+   * store's own clock (see {@link MemoryStore.sharesClock}), saving a second clock read.
+   */
+  reserveAt(req: ReserveRequest, at: number): ReserveResult {
+    const now = this.tickAt(at);
     const items = req.counters;
     const wins = req.windows;
     if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs))
@@ -180,7 +188,12 @@ export class MemoryStore implements Store {
   }
 
   commit(req: CommitRequest): CommitResult {
-    const now = this.tick();
+    return this.commitAt(req, this.clock.now());
+  }
+
+  /** Internal, for the governor: `commit` at a time just read from this store's own clock. */
+  commitAt(req: CommitRequest, at: number): CommitResult {
+    const now = this.tickAt(at);
     for (let i = 0; i < req.counters.length; i++) {
       const a = req.counters[i]!.amount;
       if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
@@ -327,8 +340,16 @@ export class MemoryStore implements Store {
     // Nothing to release: no timers, no connections.
   }
 
+  /** Internal: true when this store reads time from `clock`, so a time read from it may be passed to `reserveAt`/`commitAt`. */
+  sharesClock(clock: Clock): boolean {
+    return this.clock === clock;
+  }
+
   private tick(): number {
-    const now = this.clock.now();
+    return this.tickAt(this.clock.now());
+  }
+
+  private tickAt(now: number): number {
     const top = this.leases.peek();
     if (top !== undefined && top.at <= now) this.expireLeases(now);
     if (++this.ops % SWEEP_EVERY === 0) this.sweepSome(now);
@@ -352,8 +373,14 @@ export class MemoryStore implements Store {
     r.done = true;
     this.reservations.delete(r.id);
     for (const h of r.holds) h.counter.held -= h.amount;
-    // Finished reservations stay in the heap until popped; rebuild when they dominate it.
-    if (++this.deadLeases > 64 && this.deadLeases * 2 > this.leases.size) {
+    this.deadLeases++;
+    // Calls mostly finish in the order they started: drop finished leases from the top at once.
+    for (let top = this.leases.peek(); top !== undefined && top.done; top = this.leases.peek()) {
+      this.leases.pop();
+      this.deadLeases--;
+    }
+    // Finished reservations deeper in the heap stay until popped; rebuild when they dominate it.
+    if (this.deadLeases > 64 && this.deadLeases * 2 > this.leases.size) {
       this.leases.filter((x) => !x.done);
       this.deadLeases = 0;
     }
