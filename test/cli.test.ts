@@ -13,7 +13,11 @@ let client: Redis;
 const prefix = freshPrefix('cli');
 beforeAll(async () => {
   client = await connectRedis();
-  const gov = createGovernor({ store: new RedisStore({ client, prefix }), pricing: { models: { m: { input: '1', output: '2' } } } });
+  const gov = createGovernor({
+    store: new RedisStore({ client, prefix }),
+    pricing: { models: { m: { input: '1', output: '2' } } },
+    analytics: { rollups: true },
+  });
   // Two projects: 3 calls on p1 (1,000 in + 500 out = $0.002 each), 1 on p2.
   for (const project of ['p1', 'p1', 'p1', 'p2']) {
     await gov.guard({ scope: { workspace: 'w', project }, model: 'm', estimate: { llmCalls: 1 } }, (ctx) => {
@@ -36,7 +40,7 @@ describe('agent-governor report', () => {
   it('writes a self-contained report of one scope from the Redis ledger, with a progress bar on stderr', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'agov-cli-')), 'report.html');
     const { out, io: cli } = io();
-    const code = await run(['report', '--redis', REDIS_URL, '--prefix', prefix, '--scope', 'project=p1', '--out', file], cli);
+    const code = await run(['report', '--redis', REDIS_URL, '--prefix', prefix, '--rollups', '--scope', 'project=p1', '--out', file], cli);
     expect([code, out.stderr]).toEqual([0, `${progressBar(1)}\n`]);
     expect(out.stdout).toMatch(/^wrote .*report\.html \(\d+ KB\)\n$/);
     const html = readFileSync(file, 'utf8');
@@ -51,14 +55,11 @@ describe('agent-governor report', () => {
     expect(html.match(/https?:\/\/[\w./-]+/g)).toEqual(['https://github.com/leeoniya/uPlot']);
   });
 
-  it('reads the raw ledger with --scan and gives the same totals', async () => {
+  it('reads the raw ledger by default and gives the same totals as the rollups', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'agov-cli-')), 'r.html');
     const { io: cli } = io();
     expect(
-      await run(
-        ['report', '--redis', REDIS_URL, '--prefix', prefix, '--scan', '--scope', 'workspace=w', '--no-progress', '--out', file],
-        cli,
-      ),
+      await run(['report', '--redis', REDIS_URL, '--prefix', prefix, '--scope', 'workspace=w', '--no-progress', '--out', file], cli),
     ).toBe(0);
     expect(readFileSync(file, 'utf8')).toContain('"totals":{"cost":"0.008","llmCost":"0.008"');
   });

@@ -1,7 +1,7 @@
 /**
  * `agent-governor report`: build the HTML report from a RedisStore ledger. Reads through
- * the same analytics a governor has (the rollups the producing governors keep, or with
- * `--scan` the raw ledger), prices nothing anew, writes one file.
+ * the same analytics a governor has (the raw ledger, or with `--rollups` the rollups the
+ * producing governors keep), prices nothing anew, writes one file.
  */
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
@@ -63,7 +63,7 @@ export function buildProgram(
     .option('--from <time>', 'start (ISO date or epoch ms); with --to instead of --period', parseTime)
     .option('--to <time>', 'end, exclusive (default now)', parseTime)
     .option('--currency <code>', "the governors' currency", 'USD')
-    .option('--scan', 'read the raw ledger for every report instead of the rollups the governors keep')
+    .option('--rollups', 'read the rollups the governors keep (run with analytics: { rollups: true }) instead of scanning the ledger')
     .option('--title <title>', 'page title')
     .option('--no-progress', 'no progress bar on stderr')
     .requiredOption('--out <file>', 'HTML file to write')
@@ -74,7 +74,8 @@ export function buildProgram(
       const gov = createGovernor({
         store: new RedisStore({ client, prefix: o.prefix }),
         currency: o.currency,
-        ...(o.scan === true ? { analytics: { rollups: false } } : {}),
+        // Scanning the ledger is the default, as governors keep no rollups unless asked to.
+        analytics: { rollups: o.rollups === true },
       });
       let shown = -1;
       const onProgress = (f: number): void => {
@@ -109,7 +110,7 @@ interface ReportCommandOptions {
   from?: number;
   to?: number;
   currency: string;
-  scan?: boolean;
+  rollups?: boolean;
   title?: string;
   progress: boolean;
   out: string;
