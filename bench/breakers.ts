@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { CircuitBreaker, MemoryStore } from 'agent-governor';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import Opossum from 'opossum';
-import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { Bench, type Task } from 'tinybench';
+import { batchSample } from './support.js';
 
 // One sample is BATCH back-to-back awaited calls: a call costs a few hundred ns, the
 // order of performance.now() itself, so per-call timing would mostly time the timer.
@@ -21,11 +22,6 @@ const NAMES = {
 } as const;
 
 const fn = async (): Promise<number> => 1;
-
-function batchSample(t0: number): FnReturnedObject {
-  const elapsed = performance.now() - t0;
-  return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
-}
 
 /** One row of the breaker bench. */
 export interface BreakerBenchRow {

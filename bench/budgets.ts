@@ -7,15 +7,11 @@
 import { fileURLToPath } from 'node:url';
 import { createGovernor, MemoryStore } from 'agent-governor';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { Bench, type Task } from 'tinybench';
+import { batchSample } from './support.js';
 
 const BATCH = 100;
 const fn = async (): Promise<number> => 1;
-
-function batchSample(t0: number): FnReturnedObject {
-  const elapsed = performance.now() - t0;
-  return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
-}
 
 const NAMES = {
   rlf: 'RLF consume (1 key)',

@@ -8,7 +8,8 @@
 import { fileURLToPath } from 'node:url';
 import { calcPrice } from '@pydantic/genai-prices';
 import { CostCalculator, Decimal } from 'agent-governor';
-import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { Bench, type Task } from 'tinybench';
+import { batchSample } from './support.js';
 
 const BATCH = 1000;
 const NAMES = {
@@ -19,11 +20,6 @@ const NAMES = {
   catalog: 'genai-prices calcPrice(gpt-4o)',
   decimal: 'one Decimal mul+plus',
 } as const;
-
-function batchSample(t0: number): FnReturnedObject {
-  const elapsed = performance.now() - t0;
-  return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
-}
 
 /** Measure pricing one call and print ns/op and the ratios against the anchors. */
 export async function benchCosts(): Promise<void> {
@@ -48,32 +44,32 @@ export async function benchCosts(): Promise<void> {
     .add(NAMES.ours, () => {
       const t0 = performance.now();
       for (let i = 0; i < BATCH; i++) sink += costs.costUnits('gpt-4o', undefined, usage);
-      return batchSample(t0);
+      return batchSample(t0, BATCH);
     })
     .add(NAMES.oursTiered, () => {
       const t0 = performance.now();
       for (let i = 0; i < BATCH; i++) sink += costs.costUnits('claude-sonnet-4-5', 'anthropic', tiered);
-      return batchSample(t0);
+      return batchSample(t0, BATCH);
     })
     .add(NAMES.report, () => {
       const t0 = performance.now();
       for (let i = 0; i < BATCH; i++) sink += costs.priceReport('gpt-4o', 'openai', reported)?.units ?? 0n;
-      return batchSample(t0);
+      return batchSample(t0, BATCH);
     })
     .add(NAMES.decimalApi, () => {
       const t0 = performance.now();
       for (let i = 0; i < BATCH; i++) acc = costs.cost({ model: 'gpt-4o', usage }).total;
-      return batchSample(t0);
+      return batchSample(t0, BATCH);
     })
     .add(NAMES.catalog, () => {
       const t0 = performance.now();
       for (let i = 0; i < BATCH; i++) sink += BigInt(calcPrice(raw, 'gpt-4o', { providerId: 'openai' }) === null ? 0 : 1);
-      return batchSample(t0);
+      return batchSample(t0, BATCH);
     })
     .add(NAMES.decimal, () => {
       const t0 = performance.now();
       for (let i = 0; i < BATCH; i++) acc = new Decimal(1200).mul('0.0000025').plus(acc);
-      return batchSample(t0);
+      return batchSample(t0, BATCH);
     });
   await bench.run();
   if (sink < 0n || acc.isNaN()) console.log('unreachable');

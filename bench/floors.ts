@@ -8,16 +8,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { Bench, type Task } from 'tinybench';
+import { batchSample } from './support.js';
 
 const BATCH = 100;
 const KEYS = 100_000;
 const users = Array.from({ length: KEYS }, (_, i) => `user-${i}`);
-
-function batchSample(t0: number): FnReturnedObject {
-  const elapsed = performance.now() - t0;
-  return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
-}
 
 export interface Floors {
   readonly awaitNs: number;

@@ -13,8 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createGovernor, MemoryStore } from 'agent-governor';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { Bench, type Task } from 'tinybench';
 import type { HeapReport } from './heap.js';
+import { batchSample } from './support.js';
 
 // One tinybench sample is BATCH back-to-back awaited calls. A single call takes from
 // ~50 ns to a few µs, the same order as performance.now() itself, so timing calls one
@@ -26,13 +27,6 @@ const WARMUP_MS = 300;
 const OVERHEAD_TARGET = 3;
 
 const fn = async (): Promise<number> => 1;
-
-/** The sample to report for a batch that started at `t0`: the per-call mean of the batch. */
-function batchSample(t0: number): FnReturnedObject {
-  const elapsed = performance.now() - t0;
-  // Samples are per call, but the time budget must count the whole batch.
-  return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
-}
 
 // ---- subjects ----------------------------------------------------------------------
 

@@ -8,16 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore, ResourceTracker } from 'agent-governor';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { Bench, type FnReturnedObject, type Task } from 'tinybench';
+import { Bench, type Task } from 'tinybench';
+import { batchSample } from './support.js';
 
 const BATCH = 100;
 const PIDS = 100_000;
 const pids = Array.from({ length: PIDS }, (_, i) => `agent-${i}`);
-
-function batchSample(t0: number): FnReturnedObject {
-  const elapsed = performance.now() - t0;
-  return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
-}
 
 /** A tracker whose pids never run out (the bench measures admission work, not refusals). */
 function tracker(): ResourceTracker {
