@@ -76,7 +76,7 @@ export class FailOpenStore implements Store {
     if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
     for (const k in options)
       if (!OPTION_KEYS.has(k))
-        throw new InvalidInputError(`options.${k}`, 'is not a known option', (options as Record<string, unknown>)[k]);
+        throw new InvalidInputError(`options.${k}`, 'is not a known option', (options as unknown as Record<string, unknown>)[k]);
     if (options.clock === null || typeof options.clock !== 'object' || typeof options.clock.now !== 'function')
       throw new InvalidInputError('options.clock', 'must be a Clock', options.clock);
     if (typeof options.onError !== 'function') throw new InvalidInputError('options.onError', 'must be a function', options.onError);
