@@ -823,5 +823,21 @@ describe('options are validated once, naming the field', () => {
     expect(() => new BreakerRegistry().for({ provider: 'openai', modle: 'x' } as never)).toThrow(
       'invalid_input: key.modle is not a known option (got "x")',
     );
+    expect(() => new BreakerRegistry({ defualts: {} } as never)).toThrow('invalid_input: options.defualts is not a known option (got {})');
+    expect(() => new BreakerRegistry({ clock: 5 } as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_input', field: 'options.clock' }),
+    );
+  });
+
+  it('a failure cause that is not a FailureKind is refused and counts nothing', async () => {
+    const { breaker } = setup();
+    await expect(breaker.recordFailure('bogus' as never)).rejects.toThrow(
+      "invalid_input: cause must be 'error', 'timeout', 'overrun' or 'limit_exceeded' (got \"bogus\")",
+    );
+    const permit = await breaker.acquire();
+    expect(() => permit.failure('oops' as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_input', field: 'cause', value: 'oops' }),
+    );
+    expect((await breaker.getState()).failures).toBe(0);
   });
 });

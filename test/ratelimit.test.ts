@@ -226,7 +226,18 @@ describe('RateLimiter (seed 002)', () => {
         field: 'tokens',
       });
       await expect(rl.checkRateLimit('u', 'default', true, { tokens: 1.5 })).rejects.toMatchObject({ field: 'tokens' });
+      await expect(rl.checkRateLimit('u', 'default', 'no' as never)).rejects.toMatchObject({ field: 'record', value: 'no' });
+      await expect(rl.checkRateLimit('u', 'default', true, { tokenz: 5 } as never)).rejects.toMatchObject({
+        field: 'options.tokenz',
+        value: 5,
+      });
       expect((await rl.getUsage('u')).minute?.current).toBe(0);
+    });
+
+    it('constructor options', () => {
+      expect(() => new RateLimiter({ foo: 1 } as never)).toThrow(expect.objectContaining({ field: 'options.foo', value: 1 }));
+      expect(() => new RateLimiter({ store: 5 } as never)).toThrow(expect.objectContaining({ field: 'options.store', value: 5 }));
+      expect(() => new RateLimiter({ clock: {} } as never)).toThrow(expect.objectContaining({ field: 'options.clock' }));
     });
   });
 });
@@ -262,6 +273,9 @@ describe('SlidingWindow (the seed class, on its own)', () => {
     expect(() => new SlidingWindow(60, 7)).toThrow(InvalidInputError); // 60,000 ms is not divisible into 7 buckets
     expect(() => new SlidingWindow(60).record(Number.NaN)).toThrow(InvalidInputError);
     expect(() => new SlidingWindow(60).timeUntilSlotAvailable(1, -1)).toThrow(InvalidInputError);
+    expect(() => new SlidingWindow(60, 10, { mode: 'fuzzy' } as never)).toThrow(
+      expect.objectContaining({ field: 'options.mode', value: 'fuzzy' }),
+    );
   });
 });
 

@@ -3,7 +3,7 @@
 // replays everything it counted when Redis answers again. Two fail-open processes show the bound.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGovernor, FailOpenStore, StoreUnavailableError, type Governor } from 'agent-governor';
+import { createGovernor, FailOpenStore, MemoryStore, StoreUnavailableError, type Governor } from 'agent-governor';
 import { ManualClock } from 'agent-governor/testing';
 import { RedisStore } from 'agent-governor/redis';
 import { connectRedis, dropPrefix, freshPrefix } from './redis-helpers.js';
@@ -164,5 +164,22 @@ describe('Redis outage', () => {
     await Promise.all([(a.store as FailOpenStore).reconcile(), (b.store as FailOpenStore).reconcile()]);
     // 0.5 spent at the outage + (1 - 0.4) by a + (1 - 0.5) by b = 1.6 of a $1 budget.
     expect(await budgetUsed(prefix)).toBe('1.6/0');
+  });
+
+  it('FailOpenStore refuses options it cannot use, naming the field', () => {
+    const clock = new ManualClock();
+    const inner = new MemoryStore({ clock });
+    const onError = (): void => {};
+    expect(() => new FailOpenStore(inner, { clock, onError, retryMs: Number.NaN })).toThrow(
+      expect.objectContaining({ code: 'invalid_input', field: 'retryMs' }),
+    );
+    expect(() => new FailOpenStore(inner, { clock, onError, retryMs: -1 })).toThrow(
+      expect.objectContaining({ field: 'retryMs', value: -1 }),
+    );
+    expect(() => new FailOpenStore(inner, { clock, onError, retry: 5 } as never)).toThrow(
+      expect.objectContaining({ field: 'options.retry', value: 5 }),
+    );
+    expect(() => new FailOpenStore(inner, { clock } as never)).toThrow(expect.objectContaining({ field: 'options.onError' }));
+    expect(() => new FailOpenStore(5 as never, { clock, onError })).toThrow(expect.objectContaining({ field: 'inner', value: 5 }));
   });
 });

@@ -228,6 +228,9 @@ describe('RedisStore failures', () => {
     expect(() => new RedisStore({ client, commandTimeoutMs: -1 })).toThrow(/commandTimeoutMs/);
     expect(() => new RedisStore({ client, ledgerMaxLen: 0 })).toThrow(/ledgerMaxLen/);
     expect(() => new RedisStore({ client: {} as never })).toThrow(/client/);
+    expect(() => new RedisStore({ client, timeoutMs: 5 } as never)).toThrow(
+      expect.objectContaining({ field: 'options.timeoutMs', value: 5 }),
+    );
     prefix = freshPrefix('none');
   });
 });

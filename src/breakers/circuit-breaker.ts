@@ -32,7 +32,7 @@ import {
 import { isOverrun, type OverrunInput } from './overrun.js';
 import { RateWindow, type RateCounts } from './rate-window.js';
 import { linkedController, raceTimeout } from './timeout.js';
-import { BreakerPermit, type PermitOwner } from './permit.js';
+import { BreakerPermit, checkFailureKind, type PermitOwner } from './permit.js';
 import {
   decideAdmit,
   decideIsolate,
@@ -180,6 +180,7 @@ export class CircuitBreaker implements PermitOwner {
 
   /** Count a failure against the current state (an outcome observed outside `call`). */
   async recordFailure(cause: FailureKind = 'error'): Promise<void> {
+    checkFailureKind(cause);
     await this.settleCurrent({ type: 'failure', cause });
   }
 

@@ -3,10 +3,18 @@
  * resolved with the call's outcome. Closed-state permits carry no slot and are shared;
  * a half-open probe permit holds one probe slot until it is resolved once.
  */
+import { InvalidInputError } from '../core/index.js';
 import type { FailureKind } from './events.js';
 import type { OverrunInput } from './overrun.js';
 import type { Outcome, PermitRef } from './state.js';
 import type { Awaitable } from '../storage/index.js';
+
+const FAILURE_KINDS: ReadonlySet<unknown> = new Set<FailureKind>(['error', 'timeout', 'overrun', 'limit_exceeded']);
+
+/** Internal: throw `invalid_input` unless `cause` is a {@link FailureKind}. */
+export function checkFailureKind(cause: unknown): void {
+  if (!FAILURE_KINDS.has(cause)) throw new InvalidInputError('cause', "must be 'error', 'timeout', 'overrun' or 'limit_exceeded'", cause);
+}
 
 /** What a permit reports back to its breaker (implemented by `CircuitBreaker`). */
 export interface PermitOwner {
@@ -40,6 +48,7 @@ export class BreakerPermit implements PermitRef {
 
   /** The call failed (`cause`, default `'error'`): counts toward a trip, and a probe re-opens the breaker. */
   failure(cause: FailureKind = 'error'): Awaitable<void> {
+    checkFailureKind(cause);
     return this.settle({ type: 'failure', cause });
   }
 

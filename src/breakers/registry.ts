@@ -3,11 +3,11 @@
  * provider, a provider's model, a tool). `for(key)` creates a breaker on first use with
  * the registry's default options; `configure(key, options)` gives a key its own.
  */
-import { InvalidInputError, systemClock, validateId, type Clock } from '../core/index.js';
+import { InvalidInputError, parseInput, systemClock, validateId, type Clock } from '../core/index.js';
 import { MemoryStore, type Store } from '../storage/index.js';
 import { CircuitBreaker, internalOptions } from './circuit-breaker.js';
 import type { BreakerEventListener } from './events.js';
-import { resolveBreakerOptions, type BreakerOptions, type ResolvedBreakerOptions } from './options.js';
+import { breakerPlacementSchema, resolveBreakerOptions, type BreakerOptions, type ResolvedBreakerOptions } from './options.js';
 import type { BreakerState } from './state.js';
 
 /** A breaker key: any id, or the provider (and model) whose failures it counts: `{ provider: 'openai', model: 'gpt-4o' }` is `'openai/gpt-4o'`. */
@@ -53,6 +53,9 @@ export class BreakerRegistry {
   /** Create a registry; the default options are validated here (`invalid_input` names the field). */
   constructor(options: BreakerRegistryOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    const { defaults, field, store, clock, onEvent, ...rest } = options;
+    parseInput(breakerPlacementSchema.strict(), { store, clock, onEvent, ...rest }, 'options');
+    if (field !== undefined && typeof field !== 'string') throw new InvalidInputError('options.field', 'must be a string', field);
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? new MemoryStore({ clock: this.clock });
     this.defaults = resolveBreakerOptions(options.defaults ?? {}, options.field ?? 'breakers');

@@ -4,7 +4,8 @@
  * (its sliding-window primitive), so with a shared store every process sees one limit;
  * a check is one store operation that checks and records all windows, all or none.
  */
-import { InvalidInputError, systemClock, validateId, type Clock, isPromiseLike } from '../core/index.js';
+import { z } from 'zod';
+import { InvalidInputError, systemClock, validateId, type Clock, isPromiseLike, parseInput } from '../core/index.js';
 import { MemoryStore, type ReserveResult, type Store, type WindowItem } from '../storage/index.js';
 import {
   compileConfig,
@@ -62,6 +63,20 @@ export interface LimiterWindows {
 
 const NO_COUNTERS: never[] = [];
 
+const optionsSchema = z
+  .object({
+    store: z
+      .custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).reserve === 'function', {
+        message: 'Expected a Store',
+      })
+      .optional(),
+    clock: z
+      .custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', { message: 'Expected a Clock' })
+      .optional(),
+    defaultConfig: z.unknown().optional(),
+  })
+  .strict();
+
 function esc(id: string): string {
   return id.indexOf('|') < 0 && id.indexOf('%') < 0 ? id : id.replace(/[%|]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
@@ -101,7 +116,7 @@ export class RateLimiter {
   private last: LimiterWindows | undefined;
 
   constructor(options: RateLimiterOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    parseInput(optionsSchema, options, 'options');
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? new MemoryStore({ clock: this.clock });
     this.defaults = keyed(compileConfig(options.defaultConfig ?? DEFAULT_RATE_LIMIT_CONFIG, 'defaultConfig'));
@@ -158,6 +173,8 @@ export class RateLimiter {
     let w: LimiterWindows;
     let res: ReserveResult | Promise<ReserveResult>;
     try {
+      if (typeof record !== 'boolean') throw new InvalidInputError('record', 'must be a boolean', record);
+      if (options !== undefined) checkCheckOptions(options);
       w = this.windowsFor(userId, endpoint, options?.tokens ?? 0);
       res = this.store.reserve({ counters: NO_COUNTERS, windows: w.items, leaseMs: 1, dryRun: !record });
     } catch (e) {
@@ -232,6 +249,12 @@ export class RateLimiter {
   private effective(userId: string, endpoint: string): Keyed {
     return this.endpoints.get(endpoint) ?? this.users.get(userId) ?? this.defaults;
   }
+}
+
+function checkCheckOptions(options: { tokens?: number }): void {
+  if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+  for (const k in options)
+    if (k !== 'tokens') throw new InvalidInputError(`options.${k}`, 'is not a known option', (options as Record<string, unknown>)[k]);
 }
 
 /** A compiled config with each window's key suffix computed once. */

@@ -16,6 +16,9 @@ export class SlidingWindow {
     if (typeof windowSeconds !== 'number' || !(windowSeconds > 0) || !Number.isFinite(windowSeconds)) {
       throw new InvalidInputError('windowSeconds', 'must be a positive number of seconds', windowSeconds);
     }
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    if (options.mode !== undefined && options.mode !== 'bucketed' && options.mode !== 'exact')
+      throw new InvalidInputError('options.mode', "must be 'bucketed' or 'exact'", options.mode);
     const ms = Math.round(windowSeconds * 1000);
     this.windowSeconds = windowSeconds;
     this.bucketCount = bucketCount;

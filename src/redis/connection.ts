@@ -82,7 +82,7 @@ export class Connection {
       const c = client as NodeRedisLike;
       this.send = (args) => c.sendCommand(args);
     } else {
-      throw new TypeError('client must be an ioredis client (with call) or a node-redis v4+ client (with sendCommand)');
+      throw new TypeError('must be an ioredis client (with call) or a node-redis v4+ client (with sendCommand)');
     }
   }
 

@@ -44,6 +44,7 @@ export interface RedisStoreOptions {
 }
 
 const MIN_UNITS = -(2n ** 63n);
+const OPTION_KEYS = new Set(['client', 'prefix', 'clock', 'commandTimeoutMs', 'ledgerMaxLen']);
 const GLOB = /[*?[\]\\]/g;
 
 /** The Store contract over Redis: one Lua script per primitive, atomic across processes. */
@@ -57,6 +58,9 @@ export class RedisStore implements Store {
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    for (const k in options)
+      if (!OPTION_KEYS.has(k))
+        throw new InvalidInputError(`options.${k}`, 'is not a known option', (options as unknown as Record<string, unknown>)[k]);
     const prefix = options.prefix ?? 'ag';
     if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix))
       throw new InvalidInputError('prefix', 'must be a non-empty string without braces', prefix);

@@ -49,6 +49,7 @@ type JournalItem =
   | { readonly op: 'delete'; readonly keys: readonly string[] };
 
 const KNOWN_MAX = 10_000;
+const OPTION_KEYS = new Set(['clock', 'onError', 'retryMs', 'maxJournal']);
 
 /** A store that fails open: see the module comment. */
 export class FailOpenStore implements Store {
@@ -70,9 +71,20 @@ export class FailOpenStore implements Store {
     readonly inner: Store,
     options: FailOpenStoreOptions,
   ) {
+    if (inner === null || typeof inner !== 'object' || typeof inner.reserve !== 'function')
+      throw new InvalidInputError('inner', 'must be a Store', inner);
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    for (const k in options)
+      if (!OPTION_KEYS.has(k))
+        throw new InvalidInputError(`options.${k}`, 'is not a known option', (options as unknown as Record<string, unknown>)[k]);
+    if (options.clock === null || typeof options.clock !== 'object' || typeof options.clock.now !== 'function')
+      throw new InvalidInputError('options.clock', 'must be a Clock', options.clock);
+    if (typeof options.onError !== 'function') throw new InvalidInputError('options.onError', 'must be a function', options.onError);
     this.clock = options.clock;
     this.onError = options.onError;
     this.retryMs = options.retryMs ?? 1000;
+    if (!Number.isSafeInteger(this.retryMs) || this.retryMs < 0)
+      throw new InvalidInputError('retryMs', 'must be a whole number of ms >= 0', options.retryMs);
     this.maxJournal = options.maxJournal ?? 100_000;
     if (!Number.isSafeInteger(this.maxJournal) || this.maxJournal < 1)
       throw new InvalidInputError('maxJournal', 'must be a positive integer', options.maxJournal);
