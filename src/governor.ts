@@ -32,6 +32,7 @@ import {
   type MoneyInput,
   type RefusalDetails,
   type Scope,
+  clockSchema,
 } from './core/index.js';
 import {
   BudgetCoordinator,
@@ -79,6 +80,7 @@ import {
   type Store,
   type WindowAdjustment,
   type WindowItem,
+  storeSchema,
 } from './storage/index.js';
 
 /** Options of {@link createGovernor}. Every field is optional. */
@@ -397,16 +399,8 @@ interface AdmissionWindow extends WindowItem {
 
 const optionsSchema = z
   .object({
-    store: z
-      .custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).reserve === 'function', {
-        message: 'Expected a Store (an object with reserve, commit, release, ...)',
-      })
-      .optional(),
-    clock: z
-      .custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', {
-        message: 'Expected a Clock (an object with now, monotonic and sleep)',
-      })
-      .optional(),
+    store: storeSchema.optional(),
+    clock: clockSchema.optional(),
     currency: z
       .string()
       .regex(/^[A-Z]{3,8}$/, 'Expected an upper-case currency code such as USD')

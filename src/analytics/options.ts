@@ -14,7 +14,9 @@ import {
   type Duration,
   type MoneyInput,
   type Scope,
+  clockSchema,
 } from '../core/index.js';
+import { storeSchema } from '../storage/index.js';
 import type { Store } from '../storage/index.js';
 import { DEFAULT_RESOURCE_RATES, type AnalyticsPricing } from './pricing.js';
 
@@ -82,10 +84,8 @@ const duration = z.union([z.number(), z.string()]);
 
 const optionsSchema = z
   .object({
-    store: z.custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).queryLedger === 'function', {
-      message: 'Expected a Store',
-    }),
-    clock: z.custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function').optional(),
+    store: storeSchema,
+    clock: clockSchema.optional(),
     currency: z
       .string()
       .regex(/^[A-Z]{3}$/, 'Expected an ISO 4217 code such as USD')

@@ -12,8 +12,8 @@ import {
   parseDuration,
   parseInput,
   parseScaled,
-  type Clock,
   type Duration,
+  clockSchema,
 } from '../core/index.js';
 import type { Store } from '../storage/index.js';
 import type { BreakerEventListener } from './events.js';
@@ -141,11 +141,7 @@ export const breakerPlacementSchema = z.object({
       message: 'Expected a Store (an object with getValue, compareAndSet, ...)',
     })
     .optional(),
-  clock: z
-    .custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', {
-      message: 'Expected a Clock (an object with now, monotonic and sleep)',
-    })
-    .optional(),
+  clock: clockSchema.optional(),
   onEvent: z
     .custom<BreakerEventListener>((v) => typeof v === 'function', { message: 'Expected a function (event, payload) => void' })
     .optional(),

@@ -31,4 +31,4 @@ export {
   type ScopeLevel,
   type ScopePattern,
 } from './scope.js';
-export { isPromiseLike, moneyInput, parseInput } from './validate.js';
+export { clockSchema, isPromiseLike, moneyInput, objectWith, parseInput } from './validate.js';

@@ -3,6 +3,7 @@
  * that names the field path and echoes the offending value.
  */
 import { z } from 'zod';
+import type { Clock } from './clock.js';
 import { GovernorError, InvalidInputError } from './errors.js';
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -61,3 +62,17 @@ export const moneyInput = z.custom<import('decimal.js').Decimal | string | numbe
 export function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<T>).then === 'function';
 }
+
+/**
+ * A schema for an object that has these methods, typed as `T` (a Store, a Clock): checked
+ * structurally, so a user's own adapter passes. `what` is the expected thing, for the message.
+ */
+export function objectWith<T>(methods: readonly string[], what: string): z.ZodType<T> {
+  return z.custom<T>(
+    (v) => v !== null && typeof v === 'object' && methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+    { message: `Expected ${what}` },
+  );
+}
+
+/** A Clock option: an object with `now`, `monotonic` and `sleep`. */
+export const clockSchema = objectWith<Clock>(['now', 'monotonic', 'sleep'], 'a Clock (an object with now, monotonic and sleep)');

@@ -5,8 +5,8 @@
  * a check is one store operation that checks and records all windows, all or none.
  */
 import { z } from 'zod';
-import { InvalidInputError, systemClock, validateId, type Clock, isPromiseLike, parseInput } from '../core/index.js';
-import { MemoryStore, type ReserveResult, type Store, type WindowItem } from '../storage/index.js';
+import { InvalidInputError, systemClock, validateId, type Clock, isPromiseLike, parseInput, clockSchema } from '../core/index.js';
+import { MemoryStore, type ReserveResult, type Store, type WindowItem, storeSchema } from '../storage/index.js';
 import {
   compileConfig,
   DEFAULT_RATE_LIMIT_CONFIG,
@@ -65,14 +65,8 @@ const NO_COUNTERS: never[] = [];
 
 const optionsSchema = z
   .object({
-    store: z
-      .custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).reserve === 'function', {
-        message: 'Expected a Store',
-      })
-      .optional(),
-    clock: z
-      .custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function', { message: 'Expected a Clock' })
-      .optional(),
+    store: storeSchema.optional(),
+    clock: clockSchema.optional(),
     defaultConfig: z.unknown().optional(),
   })
   .strict();

@@ -21,4 +21,5 @@ export type {
   WindowRead,
   WindowState,
 } from './store.js';
+export { storeSchema } from './store.js';
 export { FailOpenStore, type FailOpenStoreOptions } from './fail-open-store.js';

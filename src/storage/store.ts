@@ -4,7 +4,7 @@
  * (the in-memory store does, so the hot path skips microtasks) or with a promise (a
  * network store). Adapters must pass the conformance suite in `agent-governor/testing`.
  */
-import type { Scope } from '../core/index.js';
+import { objectWith, type Scope } from '../core/index.js';
 
 /** A value or a promise of it. */
 export type Awaitable<T> = T | Promise<T>;
@@ -216,3 +216,9 @@ export interface Store {
   /** Release resources (timers, connections). The store must not be used afterwards. */
   close(): Awaitable<void>;
 }
+
+/** A Store option, checked structurally (an object with `reserve`, `commit` and `queryLedger`), so a user's own adapter passes. */
+export const storeSchema = objectWith<Store>(
+  ['reserve', 'commit', 'queryLedger'],
+  'a Store (an object with reserve, commit, release, ...)',
+);

@@ -1,6 +1,8 @@
 /** The options of `ResourceTracker` and of `allocate`, with their schema. */
 import { z } from 'zod';
+import { clockSchema } from '../core/index.js';
 import type { Clock, MeterRegistry, MoneyInput } from '../core/index.js';
+import { storeSchema } from '../storage/index.js';
 import type { Store } from '../storage/index.js';
 import type { TrackerEventListener } from './events.js';
 import type { Alternatives } from './limits.js';
@@ -47,8 +49,8 @@ export interface ResourceTrackerOptions {
 
 export const optionsSchema = z
   .object({
-    store: z.custom<Store>((v) => v !== null && typeof v === 'object' && typeof (v as Store).add === 'function').optional(),
-    clock: z.custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).monotonic === 'function').optional(),
+    store: storeSchema.optional(),
+    clock: clockSchema.optional(),
     level: z.enum(['agent', 'execution']).optional(),
     defaultQuota: z.unknown().optional(),
     warnAt: z.number().gt(0).max(1).optional(),
