@@ -185,6 +185,25 @@ describe('rebalance (seed 001)', () => {
   });
 });
 
+describe('ratio inputs (multiplier, greediness, efficiency, averageUsage)', () => {
+  it('refuses malformed strings and non-numbers with invalid_input naming the field', () => {
+    const cases: [() => unknown, string, unknown][] = [
+      [() => allocateDynamic(['1'], '1', 'abc'), 'multiplier', 'abc'],
+      [() => allocateDynamic(['1'], '1', '0x10'), 'multiplier', '0x10'],
+      [() => allocateDynamic(['1'], '1', null as unknown as string), 'multiplier', null],
+      [() => allocateByGreediness([{ id: 'a', greediness: 'lots' }], { money: 1 }), 'projects[0].greediness', 'lots'],
+      [() => readjustGreediness([{ id: 'a', greediness: 1, efficiency: 'x' }]), 'projects[0].efficiency', 'x'],
+      [() => rebalance([{ id: 'a', priority: 1, averageUsage: {} as unknown as string }], 1), 'agents[0].averageUsage', {}],
+    ];
+    for (const [fn, field, value] of cases) {
+      const e = invalid(fn);
+      expect(e.field).toBe(field);
+      expect(e.value).toEqual(value);
+    }
+    expect(allocateDynamic(['10'], '1', ' 1.5 ').toFixed()).toBe('15');
+  });
+});
+
 describe('distributeUnits', () => {
   it('sums exactly to the total and each share is within one unit of its exact proportion', () => {
     fc.assert(

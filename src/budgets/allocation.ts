@@ -5,7 +5,7 @@
  * allocations always sum exactly to what was distributed.
  */
 import { Decimal } from 'decimal.js';
-import { InvalidInputError, MONEY_SCALE, pow10, toUnits, unitsToDecimal, type MoneyInput } from '../core/index.js';
+import { InvalidInputError, MONEY_SCALE, parseScaled, pow10, toUnits, unitsToDecimal, type MoneyInput } from '../core/index.js';
 
 /** What a strategy decided. */
 export interface AllocationResult {
@@ -23,8 +23,14 @@ export interface AllocationResult {
 type Ratio = readonly [bigint, bigint];
 
 /** A non-negative Decimal (or money input) as an exact ratio. */
-function ratio(value: MoneyInput, field: string): Ratio {
-  const d = value instanceof Decimal ? value : new Decimal(typeof value === 'number' ? String(value) : value);
+function ratio(value: unknown, field: string): Ratio {
+  // Strings follow the grammar of toUnits (parseScaled): decimal.js would throw its own error, or take hex.
+  const ok =
+    Decimal.isDecimal(value) || typeof value === 'number' || (typeof value === 'string' && parseScaled(value, 0, 'ceil') !== undefined);
+  if (!ok) throw new InvalidInputError(field, 'must be a Decimal, a decimal string or a finite number', value);
+  const d = Decimal.isDecimal(value)
+    ? (value as Decimal)
+    : new Decimal(typeof value === 'number' ? String(value) : (value as string).trim());
   if (!d.isFinite() || d.isNegative()) throw new InvalidInputError(field, 'must be a finite number >= 0', value);
   const text = d.toFixed();
   const dot = text.indexOf('.');
@@ -206,7 +212,7 @@ export interface GreedinessAllocation {
 }
 
 function checkGreediness(g: unknown, field: string): Ratio {
-  const r = ratio(g as MoneyInput, field);
+  const r = ratio(g, field);
   if (r[0] > r[1]) throw new InvalidInputError(field, 'must be from 0.0 to 1.0', g);
   return r;
 }
@@ -281,7 +287,7 @@ export function readjustGreediness(
 ): Record<string, Decimal> {
   const ids = uniqueIds(projects, 'projects');
   const g = projects.map((p, i) => checkGreediness(p.greediness, `projects[${i}].greediness`));
-  const e = projects.map((p, i) => ratio(p.efficiency as MoneyInput, `projects[${i}].efficiency`));
+  const e = projects.map((p, i) => ratio(p.efficiency, `projects[${i}].efficiency`));
   // Σ efficiency as one ratio.
   let sNum = 0n;
   let sDen = 1n;
