@@ -204,6 +204,26 @@ describe('ratio inputs (multiplier, greediness, efficiency, averageUsage)', () =
   });
 });
 
+describe('allocation arguments', () => {
+  it('refuse non-arrays, unknown and malformed options with invalid_input naming the field', () => {
+    const cases: [() => unknown, string][] = [
+      [() => allocateFixed(null as unknown as []), 'agents'],
+      [() => allocateFixed([{ id: 'a\n', amount: 1 }]), 'agents[0].id'],
+      [() => allocateDynamic('x' as unknown as [], '1'), 'history'],
+      [() => allocateByPriority([{ id: 'a', priority: 1 }], 1, { minimun: 5 } as unknown as {}), 'options.minimun'],
+      [() => allocateByPriority([{ id: 'a', priority: 1 }], 1, null as unknown as {}), 'options'],
+      [() => allocateByGreediness([{ id: 'a', greediness: 1 }], null as unknown as {}), 'totals'],
+      [() => allocateByGreediness([{ id: 'a', greediness: 1 }], { money: 1, compute: 2 } as unknown as {}), 'totals.compute'],
+      [() => allocateByGreediness([{ id: 'a', greediness: 1 }], { money: null } as unknown as {}), 'totals.money'],
+      [
+        () => allocateByGreediness([{ id: 'a', greediness: 1 }], { money: { amount: 1, days: 2, weeks: 1 } } as unknown as {}),
+        'totals.money.weeks',
+      ],
+    ];
+    for (const [fn, field] of cases) expect(invalid(fn).field).toBe(field);
+  });
+});
+
 describe('distributeUnits', () => {
   it('sums exactly to the total and each share is within one unit of its exact proportion', () => {
     fc.assert(

@@ -5,7 +5,7 @@
  * allocations always sum exactly to what was distributed.
  */
 import { Decimal } from 'decimal.js';
-import { InvalidInputError, MONEY_SCALE, parseScaled, pow10, toUnits, unitsToDecimal, type MoneyInput } from '../core/index.js';
+import { InvalidInputError, MONEY_SCALE, parseScaled, pow10, toUnits, unitsToDecimal, validateId, type MoneyInput } from '../core/index.js';
 
 /** What a strategy decided. */
 export interface AllocationResult {
@@ -88,13 +88,27 @@ function result(
 }
 
 function uniqueIds(items: readonly { readonly id: string }[], field: string): string[] {
+  checkArray(items, field);
   const seen = new Set<string>();
   return items.map((it, i) => {
-    if (typeof it?.id !== 'string' || it.id === '') throw new InvalidInputError(`${field}[${i}].id`, 'must be a non-empty string', it?.id);
-    if (seen.has(it.id)) throw new InvalidInputError(`${field}[${i}].id`, 'must be unique', it.id);
-    seen.add(it.id);
-    return it.id;
+    const id = validateId((it as { id?: unknown } | null)?.id, `${field}[${i}].id`);
+    if (seen.has(id)) throw new InvalidInputError(`${field}[${i}].id`, 'must be unique', id);
+    seen.add(id);
+    return id;
   });
+}
+
+function checkArray(items: unknown, field: string): void {
+  if (!Array.isArray(items)) throw new InvalidInputError(field, 'must be an array', items);
+}
+
+/** An options object (undefined: none) whose keys are all in `known`. */
+function checkOptions(o: unknown, known: readonly string[], field: string): void {
+  if (o === undefined) return;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new InvalidInputError(field, 'must be an object', o);
+  for (const k of Object.keys(o))
+    if (!known.includes(k))
+      throw new InvalidInputError(`${field}.${k}`, `is not a known option (${known.join(', ')})`, (o as Record<string, unknown>)[k]);
 }
 
 function checkPriority(p: unknown, field: string): number {
@@ -120,6 +134,7 @@ export function allocateFixed(agents: readonly { readonly id: string; readonly a
  * never below `base`; `base` when there is no history. Rounded half up at the money scale.
  */
 export function allocateDynamic(history: readonly MoneyInput[], base: MoneyInput, multiplier: MoneyInput = '1.2'): Decimal {
+  checkArray(history, 'history');
   const baseUnits = toUnits(base, 'base');
   const [mNum, mDen] = ratio(multiplier, 'multiplier');
   if (history.length === 0) return unitsToDecimal(baseUnits);
@@ -153,6 +168,7 @@ export function allocateByPriority(
   options: PriorityAllocationOptions = {},
 ): AllocationResult {
   const ids = uniqueIds(agents, 'agents');
+  checkOptions(options, ['criticalPriority', 'minimum'], 'options');
   const prios = agents.map((a, i) => checkPriority(a.priority, `agents[${i}].priority`));
   const total = toUnits(available, 'available');
   const critical = checkPriority(options.criticalPriority ?? 8, 'options.criticalPriority');
@@ -229,10 +245,13 @@ export function allocateByGreediness(
 ): GreedinessAllocation {
   const ids = uniqueIds(projects, 'projects');
   const weights = projects.map((p, i) => checkGreediness(p.greediness, `projects[${i}].greediness`));
+  if (totals === undefined) throw new InvalidInputError('totals', 'must be an object', totals);
+  checkOptions(totals, ['money', 'computeHours', 'apiCalls', 'storageGb'], 'totals');
   const notes: string[] = [];
   let moneyDaily = 0n;
   const m = totals.money;
-  if (m !== undefined && typeof m === 'object' && !(m instanceof Decimal)) {
+  if (m !== null && typeof m === 'object' && !Decimal.isDecimal(m)) {
+    checkOptions(m, ['amount', 'days'], 'totals.money');
     const days = m.days;
     if (!Number.isInteger(days) || days < 1) throw new InvalidInputError('totals.money.days', 'must be a whole number of days >= 1', days);
     const amount = toUnits(m.amount, 'totals.money.amount');
