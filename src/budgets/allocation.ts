@@ -5,6 +5,7 @@
  * allocations always sum exactly to what was distributed.
  */
 import { Decimal } from 'decimal.js';
+import { checkOptions } from './options.js';
 import { InvalidInputError, MONEY_SCALE, parseScaled, pow10, toUnits, unitsToDecimal, validateId, type MoneyInput } from '../core/index.js';
 
 /** What a strategy decided. */
@@ -100,15 +101,6 @@ function uniqueIds(items: readonly { readonly id: string }[], field: string): st
 
 function checkArray(items: unknown, field: string): void {
   if (!Array.isArray(items)) throw new InvalidInputError(field, 'must be an array', items);
-}
-
-/** An options object (undefined: none) whose keys are all in `known`. */
-function checkOptions(o: unknown, known: readonly string[], field: string): void {
-  if (o === undefined) return;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new InvalidInputError(field, 'must be an object', o);
-  for (const k of Object.keys(o))
-    if (!known.includes(k))
-      throw new InvalidInputError(`${field}.${k}`, `is not a known option (${known.join(', ')})`, (o as Record<string, unknown>)[k]);
 }
 
 function checkPriority(p: unknown, field: string): number {

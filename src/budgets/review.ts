@@ -5,6 +5,7 @@
 import type { Decimal } from 'decimal.js';
 import { InvalidInputError, parseDuration } from '../core/index.js';
 import type { Metrics } from './metrics.js';
+import { checkOptions } from './options.js';
 import type { Registry } from './registry.js';
 
 /** One thing a review found. */
@@ -72,7 +73,8 @@ export class Reviews {
 
   /** Run {@link review} every `every` on the clock (its timer never keeps the process alive). Returns a stopper. */
   scheduleReview(options: { readonly every: number | string }): { stop(): void } {
-    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    if (options === undefined) throw new InvalidInputError('options', 'must be an object', options);
+    checkOptions(options, ['every'], 'options');
     const every = parseDuration(options.every, 'options.every');
     const ac = new AbortController();
     this.reviews.add(ac);
