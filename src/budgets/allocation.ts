@@ -6,7 +6,7 @@
  */
 import { Decimal } from 'decimal.js';
 import { checkOptions } from './options.js';
-import { InvalidInputError, MONEY_SCALE, parseScaled, pow10, toUnits, unitsToDecimal, validateId, type MoneyInput } from '../core/index.js';
+import { InvalidInputError, parseScaled, pow10, toUnits, unitsToDecimal, validateId, type MoneyInput } from '../core/index.js';
 
 /** What a strategy decided. */
 export interface AllocationResult {
@@ -71,21 +71,15 @@ export function distributeUnits(total: bigint, weights: readonly Ratio[]): bigin
   return shares;
 }
 
-function result(
-  ids: readonly string[],
-  units: readonly bigint[],
-  available: bigint,
-  notes: string[],
-  scale = MONEY_SCALE,
-): AllocationResult {
+function result(ids: readonly string[], units: readonly bigint[], available: bigint, notes: string[]): AllocationResult {
   const allocations: Record<string, Decimal> = {};
   let sum = 0n;
   ids.forEach((id, i) => {
-    allocations[id] = unitsToDecimal(units[i] as bigint, scale);
+    allocations[id] = unitsToDecimal(units[i] as bigint);
     sum += units[i] as bigint;
   });
   const rest = available - sum;
-  return { allocations, distributed: unitsToDecimal(sum, scale), undistributed: unitsToDecimal(rest > 0n ? rest : 0n, scale), notes };
+  return { allocations, distributed: unitsToDecimal(sum), undistributed: unitsToDecimal(rest > 0n ? rest : 0n), notes };
 }
 
 function uniqueIds(items: readonly { readonly id: string }[], field: string): string[] {

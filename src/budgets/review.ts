@@ -26,7 +26,7 @@ export interface BudgetReviewEvent {
 }
 
 /** The seed's agent checks: remaining > 90 % of initial (under 10 % used), remaining < 10 % (nearly depleted). */
-export function reviewAgent(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
+function reviewAgent(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
   const base = { id, initial: initial.toFixed(), remaining: remaining.toFixed() };
   if (remaining.gt(initial.times('0.9')))
     return { ...base, kind: 'underused', message: `Agent ${id} using less than 10% of budget - consider reducing` };
@@ -36,7 +36,7 @@ export function reviewAgent(id: string, initial: Decimal, remaining: Decimal): R
 }
 
 /** The seed's pool check: remaining < 20 % of initial. */
-export function reviewPool(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
+function reviewPool(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
   if (!remaining.lt(initial.times('0.2'))) return undefined;
   return {
     kind: 'poolLow',

@@ -150,7 +150,7 @@ export function fieldUnits(i: number, v: unknown, field: string): bigint {
   return toUnits(typeof v === 'number' ? nonNegNumber(v, field) : v, field, { scale: def.scale, roundUp: true });
 }
 
-export function wholeUnits(v: unknown, field: string): bigint {
+function wholeUnits(v: unknown, field: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   throw new InvalidInputError(field, 'must be a non-negative whole number', v);
 }
