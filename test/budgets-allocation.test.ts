@@ -185,6 +185,45 @@ describe('rebalance (seed 001)', () => {
   });
 });
 
+describe('ratio inputs (multiplier, greediness, efficiency, averageUsage)', () => {
+  it('refuses malformed strings and non-numbers with invalid_input naming the field', () => {
+    const cases: [() => unknown, string, unknown][] = [
+      [() => allocateDynamic(['1'], '1', 'abc'), 'multiplier', 'abc'],
+      [() => allocateDynamic(['1'], '1', '0x10'), 'multiplier', '0x10'],
+      [() => allocateDynamic(['1'], '1', null as unknown as string), 'multiplier', null],
+      [() => allocateByGreediness([{ id: 'a', greediness: 'lots' }], { money: 1 }), 'projects[0].greediness', 'lots'],
+      [() => readjustGreediness([{ id: 'a', greediness: 1, efficiency: 'x' }]), 'projects[0].efficiency', 'x'],
+      [() => rebalance([{ id: 'a', priority: 1, averageUsage: {} as unknown as string }], 1), 'agents[0].averageUsage', {}],
+    ];
+    for (const [fn, field, value] of cases) {
+      const e = invalid(fn);
+      expect(e.field).toBe(field);
+      expect(e.value).toEqual(value);
+    }
+    expect(allocateDynamic(['10'], '1', ' 1.5 ').toFixed()).toBe('15');
+  });
+});
+
+describe('allocation arguments', () => {
+  it('refuse non-arrays, unknown and malformed options with invalid_input naming the field', () => {
+    const cases: [() => unknown, string][] = [
+      [() => allocateFixed(null as unknown as []), 'agents'],
+      [() => allocateFixed([{ id: 'a\n', amount: 1 }]), 'agents[0].id'],
+      [() => allocateDynamic('x' as unknown as [], '1'), 'history'],
+      [() => allocateByPriority([{ id: 'a', priority: 1 }], 1, { minimun: 5 } as unknown as {}), 'options.minimun'],
+      [() => allocateByPriority([{ id: 'a', priority: 1 }], 1, null as unknown as {}), 'options'],
+      [() => allocateByGreediness([{ id: 'a', greediness: 1 }], null as unknown as {}), 'totals'],
+      [() => allocateByGreediness([{ id: 'a', greediness: 1 }], { money: 1, compute: 2 } as unknown as {}), 'totals.compute'],
+      [() => allocateByGreediness([{ id: 'a', greediness: 1 }], { money: null } as unknown as {}), 'totals.money'],
+      [
+        () => allocateByGreediness([{ id: 'a', greediness: 1 }], { money: { amount: 1, days: 2, weeks: 1 } } as unknown as {}),
+        'totals.money.weeks',
+      ],
+    ];
+    for (const [fn, field] of cases) expect(invalid(fn).field).toBe(field);
+  });
+});
+
 describe('distributeUnits', () => {
   it('sums exactly to the total and each share is within one unit of its exact proportion', () => {
     fc.assert(

@@ -499,6 +499,26 @@ describe('audit log, reviews and service levels', () => {
   });
 });
 
+describe('coordinator arguments', () => {
+  it('refuse unknown option keys and ambiguous targets with invalid_input, changing nothing', async () => {
+    const { gov } = setup();
+    const b = gov.budgets;
+    b.createPool({ name: 'p', initialBudget: '100', priority: 5 });
+    b.createAgent({ id: 'a', initialBudget: '10', priority: 5, pool: 'p' });
+    expect(invalid(() => b.topUp({ agent: 'a', pool: 'p' } as unknown as { agent: string }, '1')).field).toBe('target');
+    expect(invalid(() => b.topUp({ agent: 'a', note: 'x' } as unknown as { agent: string }, '1')).field).toBe('target.note');
+    expect(invalid(() => b.scheduleReview({ every: '1h', evry: '2h' } as unknown as { every: string })).field).toBe('options.evry');
+    await expect(b.getAuditLog({ agnt: 'a' } as unknown as {})).rejects.toMatchObject({ code: 'invalid_input', field: 'query.agnt' });
+    await expect(b.getAuditLog({ agent: 'a', pool: 'p' })).rejects.toMatchObject({ code: 'invalid_input', field: 'query.pool' });
+    await expect(b.allocate('p', { stratgy: 'fixed' } as unknown as {})).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'options.stratgy',
+    });
+    expect(str(b.getBudget('a'))).toBe('10');
+    expect(str((await b.getPoolMetrics('p')).initial)).toBe('100');
+  });
+});
+
 describe('wait mode: onExhausted "wait"', () => {
   it('pauses a refused call until a top-up, then admits it', async () => {
     const { gov } = setup();

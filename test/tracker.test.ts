@@ -586,6 +586,8 @@ describe('bad input', () => {
     expect(invalid(() => tracker.allocate('q', { maxIterations: 0.5 })).field).toBe('quota.maxIterations');
     expect(invalid(() => tracker.allocate('q', { unknown: 1 } as never)).field).toBe('quota.unknown');
     expect(invalid(() => tracker.predictUsage('x', { complexity: 2 })).field).toBe('features.complexity');
+    expect(invalid(() => tracker.predictUsage('x', { complexty: 0.9 } as never)).field).toBe('features.complexty');
+    await expect(tracker.checkHardLimits('p', 'llm_call', { tokens: 10 } as never)).rejects.toMatchObject({ field: 'features.tokens' });
     expect(invalid(() => tracker.recordOperation('x', { money: 'abc' })).field).toBe('usage.money');
     expect(tracker.isTracked('q')).toBe(false);
     expect(await tracker.getUsage('p')).toEqual({ ...ZERO, llmCalls: 1 });

@@ -5,7 +5,8 @@
  * allocations always sum exactly to what was distributed.
  */
 import { Decimal } from 'decimal.js';
-import { InvalidInputError, MONEY_SCALE, pow10, toUnits, unitsToDecimal, type MoneyInput } from '../core/index.js';
+import { checkOptions } from './options.js';
+import { InvalidInputError, parseScaled, pow10, toUnits, unitsToDecimal, validateId, type MoneyInput } from '../core/index.js';
 
 /** What a strategy decided. */
 export interface AllocationResult {
@@ -23,8 +24,14 @@ export interface AllocationResult {
 type Ratio = readonly [bigint, bigint];
 
 /** A non-negative Decimal (or money input) as an exact ratio. */
-function ratio(value: MoneyInput, field: string): Ratio {
-  const d = value instanceof Decimal ? value : new Decimal(typeof value === 'number' ? String(value) : value);
+function ratio(value: unknown, field: string): Ratio {
+  // Strings follow the grammar of toUnits (parseScaled): decimal.js would throw its own error, or take hex.
+  const ok =
+    Decimal.isDecimal(value) || typeof value === 'number' || (typeof value === 'string' && parseScaled(value, 0, 'ceil') !== undefined);
+  if (!ok) throw new InvalidInputError(field, 'must be a Decimal, a decimal string or a finite number', value);
+  const d = Decimal.isDecimal(value)
+    ? (value as Decimal)
+    : new Decimal(typeof value === 'number' ? String(value) : (value as string).trim());
   if (!d.isFinite() || d.isNegative()) throw new InvalidInputError(field, 'must be a finite number >= 0', value);
   const text = d.toFixed();
   const dot = text.indexOf('.');
@@ -64,31 +71,30 @@ export function distributeUnits(total: bigint, weights: readonly Ratio[]): bigin
   return shares;
 }
 
-function result(
-  ids: readonly string[],
-  units: readonly bigint[],
-  available: bigint,
-  notes: string[],
-  scale = MONEY_SCALE,
-): AllocationResult {
+function result(ids: readonly string[], units: readonly bigint[], available: bigint, notes: string[]): AllocationResult {
   const allocations: Record<string, Decimal> = {};
   let sum = 0n;
   ids.forEach((id, i) => {
-    allocations[id] = unitsToDecimal(units[i] as bigint, scale);
+    allocations[id] = unitsToDecimal(units[i] as bigint);
     sum += units[i] as bigint;
   });
   const rest = available - sum;
-  return { allocations, distributed: unitsToDecimal(sum, scale), undistributed: unitsToDecimal(rest > 0n ? rest : 0n, scale), notes };
+  return { allocations, distributed: unitsToDecimal(sum), undistributed: unitsToDecimal(rest > 0n ? rest : 0n), notes };
 }
 
 function uniqueIds(items: readonly { readonly id: string }[], field: string): string[] {
+  checkArray(items, field);
   const seen = new Set<string>();
   return items.map((it, i) => {
-    if (typeof it?.id !== 'string' || it.id === '') throw new InvalidInputError(`${field}[${i}].id`, 'must be a non-empty string', it?.id);
-    if (seen.has(it.id)) throw new InvalidInputError(`${field}[${i}].id`, 'must be unique', it.id);
-    seen.add(it.id);
-    return it.id;
+    const id = validateId((it as { id?: unknown } | null)?.id, `${field}[${i}].id`);
+    if (seen.has(id)) throw new InvalidInputError(`${field}[${i}].id`, 'must be unique', id);
+    seen.add(id);
+    return id;
   });
+}
+
+function checkArray(items: unknown, field: string): void {
+  if (!Array.isArray(items)) throw new InvalidInputError(field, 'must be an array', items);
 }
 
 function checkPriority(p: unknown, field: string): number {
@@ -114,6 +120,7 @@ export function allocateFixed(agents: readonly { readonly id: string; readonly a
  * never below `base`; `base` when there is no history. Rounded half up at the money scale.
  */
 export function allocateDynamic(history: readonly MoneyInput[], base: MoneyInput, multiplier: MoneyInput = '1.2'): Decimal {
+  checkArray(history, 'history');
   const baseUnits = toUnits(base, 'base');
   const [mNum, mDen] = ratio(multiplier, 'multiplier');
   if (history.length === 0) return unitsToDecimal(baseUnits);
@@ -147,6 +154,7 @@ export function allocateByPriority(
   options: PriorityAllocationOptions = {},
 ): AllocationResult {
   const ids = uniqueIds(agents, 'agents');
+  checkOptions(options, ['criticalPriority', 'minimum'], 'options');
   const prios = agents.map((a, i) => checkPriority(a.priority, `agents[${i}].priority`));
   const total = toUnits(available, 'available');
   const critical = checkPriority(options.criticalPriority ?? 8, 'options.criticalPriority');
@@ -206,7 +214,7 @@ export interface GreedinessAllocation {
 }
 
 function checkGreediness(g: unknown, field: string): Ratio {
-  const r = ratio(g as MoneyInput, field);
+  const r = ratio(g, field);
   if (r[0] > r[1]) throw new InvalidInputError(field, 'must be from 0.0 to 1.0', g);
   return r;
 }
@@ -223,10 +231,13 @@ export function allocateByGreediness(
 ): GreedinessAllocation {
   const ids = uniqueIds(projects, 'projects');
   const weights = projects.map((p, i) => checkGreediness(p.greediness, `projects[${i}].greediness`));
+  if (totals === undefined) throw new InvalidInputError('totals', 'must be an object', totals);
+  checkOptions(totals, ['money', 'computeHours', 'apiCalls', 'storageGb'], 'totals');
   const notes: string[] = [];
   let moneyDaily = 0n;
   const m = totals.money;
-  if (m !== undefined && typeof m === 'object' && !(m instanceof Decimal)) {
+  if (m !== null && typeof m === 'object' && !Decimal.isDecimal(m)) {
+    checkOptions(m, ['amount', 'days'], 'totals.money');
     const days = m.days;
     if (!Number.isInteger(days) || days < 1) throw new InvalidInputError('totals.money.days', 'must be a whole number of days >= 1', days);
     const amount = toUnits(m.amount, 'totals.money.amount');
@@ -281,7 +292,7 @@ export function readjustGreediness(
 ): Record<string, Decimal> {
   const ids = uniqueIds(projects, 'projects');
   const g = projects.map((p, i) => checkGreediness(p.greediness, `projects[${i}].greediness`));
-  const e = projects.map((p, i) => ratio(p.efficiency as MoneyInput, `projects[${i}].efficiency`));
+  const e = projects.map((p, i) => ratio(p.efficiency, `projects[${i}].efficiency`));
   // Σ efficiency as one ratio.
   let sNum = 0n;
   let sDen = 1n;

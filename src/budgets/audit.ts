@@ -6,11 +6,14 @@ import { Decimal } from 'decimal.js';
 import { InvalidInputError, validateId, type Scope } from '../core/index.js';
 import type { LedgerEntry } from '../storage/index.js';
 import type { BudgetHost } from './host.js';
+import { checkOptions } from './options.js';
 import type { AuditQuery, AuditRecord } from './types.js';
 
 /** The audit log: every change of a budget (set, allocate, rebalance, emergency, reset, top-up), oldest first. */
 export async function getAuditLog(host: BudgetHost, query: AuditQuery = {}): Promise<{ records: AuditRecord[]; next: string | undefined }> {
-  if (query === null || typeof query !== 'object') throw new InvalidInputError('query', 'must be an object', query);
+  checkOptions(query, ['agent', 'pool', 'budget', 'from', 'to', 'limit', 'cursor'], 'query');
+  if (query.agent !== undefined && query.pool !== undefined)
+    throw new InvalidInputError('query.pool', 'must not be given with query.agent', query.pool);
   const scope: Scope | undefined =
     query.agent !== undefined
       ? { agent: validateId(query.agent, 'query.agent') }

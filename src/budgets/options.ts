@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import {
+  InvalidInputError,
   moneyInput,
   type BudgetAlternative,
   type CalendarPeriod,
@@ -12,6 +13,15 @@ import {
   type ScopePattern,
 } from '../core/index.js';
 import type { ServiceLevels } from './service-levels.js';
+
+/** An options object (undefined: none) whose keys are all in `known`; anything else is `invalid_input` naming `field`. */
+export function checkOptions(o: unknown, known: readonly string[], field: string): void {
+  if (o === undefined) return;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new InvalidInputError(field, 'must be an object', o);
+  for (const k of Object.keys(o))
+    if (!known.includes(k))
+      throw new InvalidInputError(`${field}.${k}`, `is not a known option (${known.join(', ')})`, (o as Record<string, unknown>)[k]);
+}
 
 /** What a budget does when it is exhausted: refuse the call (default) or make it wait. */
 export type OnExhausted = 'refuse' | 'wait';

@@ -19,7 +19,7 @@ import { agentBudgetId, poolBudgetId, specOf, type Registry } from './registry.j
 import type { ServiceLevels } from './service-levels.js';
 
 /** The store key of the shared registry. */
-export const REGISTRY_KEY = 'budgets|registry';
+const REGISTRY_KEY = 'budgets|registry';
 
 interface BudgetDoc {
   readonly amount: string;

@@ -17,7 +17,7 @@ import {
   type GreedinessTotals,
 } from './allocation.js';
 import { DAY_MS, type Metrics } from './metrics.js';
-import type { PoolPolicy } from './options.js';
+import { checkOptions, type PoolPolicy } from './options.js';
 import { agentBudgetId, type AgentRecord, type Registry } from './registry.js';
 import type { AgentMetrics, BudgetChange } from './types.js';
 
@@ -114,6 +114,7 @@ export class Policies {
   /** Run a pool's policy (or `strategy`) over its agents and apply the new budgets, audited. */
   async allocate(poolId: string, options: BudgetChange & { readonly strategy?: PoolPolicy | undefined } = {}): Promise<AllocationResult> {
     const p = this.reg.pool(poolId, 'poolId');
+    checkOptions(options, ['reason', 'actor', 'strategy'], 'options');
     const strategy = options.strategy ?? p.policy;
     const policy = Object.hasOwn(POLICIES, strategy) ? POLICIES[strategy] : undefined;
     if (policy === undefined) {

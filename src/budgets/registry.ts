@@ -14,7 +14,7 @@ import {
   type ScopePattern,
 } from '../core/index.js';
 import type { BudgetHost, HostBudgetInfo, HostBudgetSpec, HostChange } from './host.js';
-import { changeSchema, type BudgetBehaviour, type OnExhausted, type PoolPolicy } from './options.js';
+import { changeSchema, checkOptions, type BudgetBehaviour, type OnExhausted, type PoolPolicy } from './options.js';
 import type { Persistence } from './persistence.js';
 import type { ServiceLevels } from './service-levels.js';
 import type { AgentInfo, BudgetChange, PoolInfo } from './types.js';
@@ -124,7 +124,10 @@ export class Registry {
   /** The budget id of `{ agent }` or `{ pool }`. */
   targetId(target: unknown): string {
     if (target !== null && typeof target === 'object') {
+      checkOptions(target, ['agent', 'pool'], 'target');
       const t = target as { agent?: unknown; pool?: unknown };
+      if (t.agent !== undefined && t.pool !== undefined)
+        throw new InvalidInputError('target', 'must be { agent } or { pool }, not both', target);
       if (t.agent !== undefined) return agentBudgetId(this.agent(t.agent, 'target.agent').id);
       if (t.pool !== undefined) return poolBudgetId(this.pool(t.pool, 'target.pool').id);
     }

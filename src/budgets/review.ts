@@ -5,6 +5,7 @@
 import type { Decimal } from 'decimal.js';
 import { InvalidInputError, parseDuration } from '../core/index.js';
 import type { Metrics } from './metrics.js';
+import { checkOptions } from './options.js';
 import type { Registry } from './registry.js';
 
 /** One thing a review found. */
@@ -25,7 +26,7 @@ export interface BudgetReviewEvent {
 }
 
 /** The seed's agent checks: remaining > 90 % of initial (under 10 % used), remaining < 10 % (nearly depleted). */
-export function reviewAgent(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
+function reviewAgent(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
   const base = { id, initial: initial.toFixed(), remaining: remaining.toFixed() };
   if (remaining.gt(initial.times('0.9')))
     return { ...base, kind: 'underused', message: `Agent ${id} using less than 10% of budget - consider reducing` };
@@ -35,7 +36,7 @@ export function reviewAgent(id: string, initial: Decimal, remaining: Decimal): R
 }
 
 /** The seed's pool check: remaining < 20 % of initial. */
-export function reviewPool(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
+function reviewPool(id: string, initial: Decimal, remaining: Decimal): ReviewFinding | undefined {
   if (!remaining.lt(initial.times('0.2'))) return undefined;
   return {
     kind: 'poolLow',
@@ -72,7 +73,8 @@ export class Reviews {
 
   /** Run {@link review} every `every` on the clock (its timer never keeps the process alive). Returns a stopper. */
   scheduleReview(options: { readonly every: number | string }): { stop(): void } {
-    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+    if (options === undefined) throw new InvalidInputError('options', 'must be an object', options);
+    checkOptions(options, ['every'], 'options');
     const every = parseDuration(options.every, 'options.every');
     const ac = new AbortController();
     this.reviews.add(ac);

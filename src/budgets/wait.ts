@@ -16,7 +16,7 @@ export type BudgetAttempt<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly retryAfterMs: number | undefined; readonly error: unknown };
 
 /** FIFO waiters per budget key, woken by `wake()` or by time. */
-export class BudgetWaits {
+class BudgetWaits {
   private readonly tails = new Map<string, Promise<void>>();
   private wakers = new Set<() => void>();
 

@@ -117,6 +117,13 @@ export class UsagePredictor {
   complexityOf(features: OperationFeatures | undefined, field = 'features'): number {
     if (features === undefined) return this.defaultComplexity;
     if (features === null || typeof features !== 'object') throw new InvalidInputError(field, 'must be an object', features);
+    for (const k in features)
+      if (k !== 'complexity' && k !== 'promptTokens')
+        throw new InvalidInputError(
+          `${field}.${k}`,
+          'is not a known feature (complexity, promptTokens)',
+          (features as Record<string, unknown>)[k],
+        );
     const c = features.complexity;
     if (c !== undefined) {
       if (typeof c !== 'number' || !(c >= 0 && c <= 1))

@@ -5,7 +5,7 @@
  * `invalid_input` naming the field before anything is recorded.
  */
 import type { Decimal } from 'decimal.js';
-import { formatUnits, InvalidInputError, toUnits, unitsToDecimal, validateId, type MoneyInput } from '../core/index.js';
+import { ceilDiv, formatUnits, InvalidInputError, toUnits, unitsToDecimal, validateId, type MoneyInput } from '../core/index.js';
 import type { TrackerContext } from './context.js';
 import { FIELD_INDEX, FIELDS, type CounterField } from './fields.js';
 
@@ -124,8 +124,8 @@ export function parseComputeSample(sample: unknown, priceCompute: ((sample: Comp
     throw new InvalidInputError('sample.intervalMs', 'must be a positive whole number of ms', s.intervalMs);
   const ms = BigInt(intervalMs);
   // Nano-hours: percent/100 × ms/3.6e6 h × 1e9 = percentMicro × ms / 360,000; GB × ms/3.6e6 × 1e9 = GBMicro × ms / 3,600.
-  const cpu = ceilDivBig(cpuMicro * ms, 360_000n);
-  const mem = ceilDivBig(memMicro * ms, 3_600n);
+  const cpu = ceilDiv(cpuMicro * ms, 360_000n);
+  const mem = ceilDiv(memMicro * ms, 3_600n);
   const fields = FIELDS.map(() => 0n);
   fields[FIELD_INDEX.cpuHours] = cpu;
   fields[FIELD_INDEX.memoryGbHours] = mem;
@@ -150,7 +150,7 @@ export function fieldUnits(i: number, v: unknown, field: string): bigint {
   return toUnits(typeof v === 'number' ? nonNegNumber(v, field) : v, field, { scale: def.scale, roundUp: true });
 }
 
-export function wholeUnits(v: unknown, field: string): bigint {
+function wholeUnits(v: unknown, field: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   throw new InvalidInputError(field, 'must be a non-negative whole number', v);
 }
@@ -158,8 +158,4 @@ export function wholeUnits(v: unknown, field: string): bigint {
 export function nonNegNumber(v: unknown, field: string): number {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
   throw new InvalidInputError(field, 'must be a finite number >= 0', v);
-}
-
-function ceilDivBig(a: bigint, b: bigint): bigint {
-  return a === 0n ? 0n : (a + b - 1n) / b;
 }

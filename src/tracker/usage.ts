@@ -147,7 +147,7 @@ export function toNumber(units: bigint, scale: number): number {
 
 /** Most pids spend nothing through the tracker: one shared Decimal zero (Decimals are immutable) spares building one per read. */
 let ZERO_MONEY: Decimal | undefined;
-export function moneyOf(units: bigint): Decimal {
+function moneyOf(units: bigint): Decimal {
   return units === 0n ? (ZERO_MONEY ??= unitsToDecimal(0n)) : unitsToDecimal(units);
 }
 
