@@ -891,6 +891,48 @@ export function sdkPromise<T>(
   return out;
 }
 
+/** Options of `governOpenAI` and `governAnthropic`: the shared ones and the provider id. */
+export type SdkGovernOptions = IntegrationOptions & {
+  /** The provider id for prices, breakers and the ledger (default `'openai'` / `'anthropic'`; set it for compatible servers). */
+  readonly provider?: string | undefined;
+};
+
+/**
+ * One governed call of an `openai` or `@anthropic-ai/sdk` method (`t.create`): the plan gets
+ * the caller's abort signal and retries from the request options, each attempt goes out with
+ * the SDK's retries off (the integration retries, and sees every attempt), and the result is
+ * in the SDK's promise shape. Non-streamed: `read` reads the result into the record.
+ * Streamed (`plan.stream`): `sent` goes out (default `body`) and each item passes through `onItem`.
+ */
+export function sdkCall<I>(
+  ig: Integration,
+  client: object,
+  t: Record<string, unknown>,
+  body: unknown,
+  opts: unknown,
+  plan: Omit<CallPlan, 'signal' | 'maxRetries'>,
+  read: (data: unknown, rec: CallRecord) => void,
+  onItem: (item: I, rec: CallRecord) => I | undefined,
+  sent: unknown = body,
+): Promise<unknown> {
+  const method = t.create as (body: unknown, options?: unknown) => ApiPromise<unknown>;
+  let api: ApiPromise<unknown> | undefined;
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
+  const s = (opts as { signal?: unknown } | null | undefined)?.signal;
+  const rec = new CallRecord(ig, { ...plan, signal: s instanceof AbortSignal ? s : undefined, maxRetries: maxRetriesOf(client, opts) });
+  if (!plan.stream)
+    return sdkPromise(
+      runCall(rec, () => create(body), read),
+      () => api,
+    );
+  return sdkPromise(
+    startStream(rec, () => create(sent)).then(({ data, r }) =>
+      governStream(rec, r, data as AsyncIterable<I> & { controller?: AbortController }, (item) => onItem(item, rec)),
+    ),
+    () => api,
+  );
+}
+
 // ---- estimating a prompt ----------------------------------------------------------------------
 
 /**
