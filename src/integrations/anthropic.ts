@@ -4,7 +4,7 @@
  * governed `create`). The SDK is not imported; the wire shapes are Anthropic's documented ones.
  */
 import type { Governor } from '../index.js';
-import { cap, integration, n, promptTokens, sdkCall, type Integration, type NormalUsage, type SdkGovernOptions } from './call.js';
+import { cap, sdkIntegration, n, promptTokens, sdkCall, type Integration, type NormalUsage, type SdkGovernOptions } from './call.js';
 import { governClient } from './govern-client.js';
 
 /** Options of {@link governAnthropic} (`provider` defaults to `'anthropic'`). */
@@ -68,8 +68,7 @@ export function anthropicUsage(u: AnthropicUsage, prev?: NormalUsage): NormalUsa
  * const anthropic = governAnthropic(new Anthropic(), gov, { scope: { agent: 'writer' } });
  */
 export function governAnthropic<C extends AnthropicLike>(client: C, gov: Governor, options?: AnthropicGovernOptions): C {
-  const { provider = 'anthropic', ...rest } = options ?? {};
-  const ig = integration(gov, rest, 'governAnthropic options');
+  const { ig, provider } = sdkIntegration(gov, options, 'governAnthropic', 'anthropic');
   return governClient(client, {
     messages: {
       create: (t) => (body: unknown, opts?: unknown) => messagesCreate(ig, provider, client, t, body, opts),

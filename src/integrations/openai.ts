@@ -7,7 +7,7 @@ import type { Governor } from '../index.js';
 import {
   CallRecord,
   cap,
-  integration,
+  sdkIntegration,
   n,
   promptTokens,
   sdkCall,
@@ -76,8 +76,7 @@ export function responsesUsage(u: ResponsesUsage): NormalUsage {
  * const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages });
  */
 export function governOpenAI<C extends OpenAILike>(client: C, gov: Governor, options?: OpenAIGovernOptions): C {
-  const { provider = 'openai', ...rest } = options ?? {};
-  const ig = integration(gov, rest, 'governOpenAI options');
+  const { ig, provider } = sdkIntegration(gov, options, 'governOpenAI', 'openai');
   return governClient(client, {
     'chat.completions': { create: (t) => (body: unknown, opts?: unknown) => chatCreate(ig, provider, client, t, body, opts) },
     responses: { create: (t) => (body: unknown, opts?: unknown) => responsesCreate(ig, provider, client, t, body, opts) },
