@@ -6,7 +6,7 @@
  */
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
-import { InvalidInputError, parseInput, validateScope, type Scope } from '../core/index.js';
+import { instantiatePattern, InvalidInputError, parseInput, scopeKey, scopeMatches, validateScope, type Scope } from '../core/index.js';
 import type { ReportQuery } from '../analytics/index.js';
 import type { LedgerEntry } from '../storage/index.js';
 import type { Governor, LimitInfo } from '../index.js';
@@ -201,18 +201,9 @@ export const MAX_GAUGES_PER_LIMIT = 12;
 function members(pattern: Scope, seen: readonly Scope[]): Scope[] {
   const out = new Map<string, Scope>();
   for (const s of seen) {
-    const c: Record<string, string> = {};
-    let ok = true;
-    for (const [k, v] of Object.entries(pattern) as [string, string | undefined][]) {
-      const have = (s as Record<string, string | undefined>)[k];
-      if (v === undefined) continue;
-      if (have === undefined || (v !== '*' && v !== have)) {
-        ok = false;
-        break;
-      }
-      c[k] = have;
-    }
-    if (ok) out.set(JSON.stringify(c), c as Scope);
+    if (!scopeMatches(pattern, s)) continue;
+    const c = instantiatePattern(pattern, s);
+    out.set(scopeKey(c), c);
   }
   return [...out.values()];
 }
