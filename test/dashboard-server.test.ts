@@ -2,7 +2,14 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGovernor, type Governor } from 'agent-governor';
-import { buildSnapshot, isLoopback, serveDashboard, type DashboardServer, type DashboardSnapshot } from 'agent-governor/dashboard';
+import {
+  buildSnapshot,
+  isLoopback,
+  renderReport,
+  serveDashboard,
+  type DashboardServer,
+  type DashboardSnapshot,
+} from 'agent-governor/dashboard';
 import { pageHtml, scriptJson } from '../src/dashboard/html.js';
 import { fixtureGovernor, spend055 } from './browser.js';
 
@@ -163,5 +170,20 @@ describe('snapshot details', () => {
     expect(JSON.parse(scriptJson({ m: hostile }))).toEqual({ m: hostile });
     const html = pageHtml({ title: hostile });
     expect(html).toContain('<title>&#60;/script&#62;&#60;img src=x onerror=alert(1)&#62;\u2028</title>');
+  });
+});
+
+describe('bad input', () => {
+  it('is refused with invalid_input naming the field: not a Governor, unknown options, a bad title or onProgress', async () => {
+    await expect(serveDashboard(null as unknown as Governor)).rejects.toMatchObject({ code: 'invalid_input', field: 'gov', value: null });
+    await expect(renderReport({} as Governor)).rejects.toMatchObject({ code: 'invalid_input', field: 'gov' });
+    await expect(renderReport(gov, { colour: 'red' } as object)).rejects.toMatchObject({ field: 'options.colour', value: 'red' });
+    await expect(renderReport(gov, { title: 5 as unknown as string })).rejects.toMatchObject({ field: 'options.title', value: 5 });
+    await expect(buildSnapshot(gov, { onProgress: 5 as unknown as () => void })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'options.onProgress',
+      value: 5,
+    });
+    await expect(buildSnapshot(gov, null as unknown as object)).rejects.toMatchObject({ code: 'invalid_input', field: 'options' });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { createGovernor, type Scope } from '../index.js';
+import { createGovernor, SCOPE_LEVELS, type Scope } from '../index.js';
 import { RedisStore, type RedisClient } from '../redis/index.js';
 import { renderReport } from '../dashboard/index.js';
 
@@ -17,7 +17,7 @@ export interface CliIo {
   readonly tty: boolean;
 }
 
-const LEVELS = ['workspace', 'project', 'pool', 'agent', 'execution'];
+const LEVELS: readonly string[] = SCOPE_LEVELS;
 
 function parseScope(value: string, previous: Scope = {}): Scope {
   const out: Record<string, string> = { ...(previous as Record<string, string>) };

@@ -1,7 +1,9 @@
 /** The static HTML report: the dashboard's page with one snapshot embedded, no server, no network. */
 import type { Governor } from '../index.js';
 import { pageHtml } from './html.js';
-import { buildSnapshot, type SnapshotOptions } from './snapshot.js';
+import { z } from 'zod';
+import { parseInput } from '../core/index.js';
+import { buildSnapshot, checkGovernor, snapshotOptionFields, type SnapshotOptions } from './snapshot.js';
 
 /** Options of {@link renderReport}. */
 export interface ReportOptions extends SnapshotOptions {
@@ -9,11 +11,16 @@ export interface ReportOptions extends SnapshotOptions {
   readonly title?: string | undefined;
 }
 
+const optionsSchema = z.object({ ...snapshotOptionFields, title: z.string().min(1).max(200).optional() }).strict();
+
 /**
  * One self-contained HTML file (inline CSS, JS and data, charts included) with the
  * dashboard's views of `gov` as of now: attach it to an email or keep it as a CI artifact.
  */
 export async function renderReport(gov: Governor, options: ReportOptions = {}): Promise<string> {
-  const snapshot = await buildSnapshot(gov, options);
-  return pageHtml({ title: options.title ?? 'agent-governor report', snapshot });
+  checkGovernor(gov, 'gov');
+  parseInput(optionsSchema, options, 'options');
+  const { title, ...query } = options;
+  const snapshot = await buildSnapshot(gov, query);
+  return pageHtml({ title: title ?? 'agent-governor report', snapshot });
 }

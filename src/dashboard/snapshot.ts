@@ -5,7 +5,8 @@
  * cannot plot a decimal string), never used for a figure shown as text.
  */
 import { Decimal } from 'decimal.js';
-import { InvalidInputError, validateScope, type Scope } from '../core/index.js';
+import { z } from 'zod';
+import { instantiatePattern, InvalidInputError, parseInput, scopeKey, scopeMatches, validateScope, type Scope } from '../core/index.js';
 import type { ReportQuery } from '../analytics/index.js';
 import type { LedgerEntry } from '../storage/index.js';
 import type { Governor, LimitInfo } from '../index.js';
@@ -107,9 +108,26 @@ export interface SnapshotOptions extends ReportQuery {
 
 const num = (s: string): number => Number(s);
 
+/** The fields of {@link SnapshotOptions}, for the option schemas (the scope and period are checked by their own validators). */
+export const snapshotOptionFields = {
+  scope: z.unknown().optional(),
+  period: z.unknown().optional(),
+  onProgress: z.custom<(fraction: number) => void>((v) => typeof v === 'function', { message: 'Expected a function' }).optional(),
+  alerts: z.array(z.unknown()).optional(),
+};
+const optionsSchema = z.object(snapshotOptionFields).strict();
+
+/** Refuse what is not a Governor, naming `field`. */
+export function checkGovernor(gov: unknown, field: string): void {
+  if (gov === null || typeof gov !== 'object' || typeof (gov as Governor).queryLedger !== 'function') {
+    throw new InvalidInputError(field, 'must be a Governor (from createGovernor())', gov);
+  }
+}
+
 /** Take a snapshot of `gov` over `{ scope, period }` (default everything, this month). */
 export async function buildSnapshot(gov: Governor, options: SnapshotOptions = {}): Promise<DashboardSnapshot> {
-  if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
+  checkGovernor(gov, 'gov');
+  parseInput(optionsSchema, options, 'options');
   const scope = options.scope === undefined ? {} : validateScope(options.scope, 'options.scope', false);
   const period = options.period ?? 'month';
   const query: ReportQuery = { scope, period };
@@ -183,18 +201,9 @@ export const MAX_GAUGES_PER_LIMIT = 12;
 function members(pattern: Scope, seen: readonly Scope[]): Scope[] {
   const out = new Map<string, Scope>();
   for (const s of seen) {
-    const c: Record<string, string> = {};
-    let ok = true;
-    for (const [k, v] of Object.entries(pattern) as [string, string | undefined][]) {
-      const have = (s as Record<string, string | undefined>)[k];
-      if (v === undefined) continue;
-      if (have === undefined || (v !== '*' && v !== have)) {
-        ok = false;
-        break;
-      }
-      c[k] = have;
-    }
-    if (ok) out.set(JSON.stringify(c), c as Scope);
+    if (!scopeMatches(pattern, s)) continue;
+    const c = instantiatePattern(pattern, s);
+    out.set(scopeKey(c), c);
   }
   return [...out.values()];
 }

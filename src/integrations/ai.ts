@@ -177,7 +177,7 @@ function newRecord(ig: Integration, model: ModelLike, params: CallParams, stream
  * const model = wrapLanguageModel({ model: openai('gpt-4o-mini'), middleware: governorMiddleware(gov, { scope }) });
  */
 export function governorMiddleware(gov: Governor, options?: AIMiddlewareOptions): GovernorMiddleware {
-  const ig = integration(gov, options, 'governorMiddleware options');
+  const ig = integration(gov, options, 'governorMiddleware');
   const tries: Attempts = new WeakMap();
   return {
     specificationVersion: 'v3',

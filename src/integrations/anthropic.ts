@@ -4,30 +4,11 @@
  * governed `create`). The SDK is not imported; the wire shapes are Anthropic's documented ones.
  */
 import type { Governor } from '../index.js';
-import {
-  CallRecord,
-  governStream,
-  cap,
-  integration,
-  maxRetriesOf,
-  singleAttempt,
-  n,
-  promptTokens,
-  runCall,
-  sdkPromise,
-  startStream,
-  type Integration,
-  type IntegrationOptions,
-  type NormalUsage,
-  type ApiPromise,
-} from './call.js';
+import { cap, sdkIntegration, n, promptTokens, sdkCall, type Integration, type NormalUsage, type SdkGovernOptions } from './call.js';
 import { governClient } from './govern-client.js';
 
-/** Options of {@link governAnthropic}. */
-export type AnthropicGovernOptions = IntegrationOptions & {
-  /** The provider id for prices, breakers and the ledger (default `'anthropic'`). */
-  readonly provider?: string | undefined;
-};
+/** Options of {@link governAnthropic} (`provider` defaults to `'anthropic'`). */
+export type AnthropicGovernOptions = SdkGovernOptions;
 
 /** The part of an `@anthropic-ai/sdk` client this integration uses. */
 export interface AnthropicLike {
@@ -87,8 +68,7 @@ export function anthropicUsage(u: AnthropicUsage, prev?: NormalUsage): NormalUsa
  * const anthropic = governAnthropic(new Anthropic(), gov, { scope: { agent: 'writer' } });
  */
 export function governAnthropic<C extends AnthropicLike>(client: C, gov: Governor, options?: AnthropicGovernOptions): C {
-  const { provider = 'anthropic', ...rest } = options ?? {};
-  const ig = integration(gov, rest, 'governAnthropic options');
+  const { ig, provider } = sdkIntegration(gov, options, 'governAnthropic', 'anthropic');
   return governClient(client, {
     messages: {
       create: (t) => (body: unknown, opts?: unknown) => messagesCreate(ig, provider, client, t, body, opts),
@@ -97,8 +77,6 @@ export function governAnthropic<C extends AnthropicLike>(client: C, gov: Governo
     },
   });
 }
-
-type Method = (body: unknown, options?: unknown) => ApiPromise<unknown>;
 
 interface MessagesBody {
   model: string;
@@ -124,60 +102,46 @@ interface StreamEvent {
 
 function messagesCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as MessagesBody;
-  const method = t.create as Method;
-  let api: ApiPromise<unknown> | undefined;
-  // Each attempt goes out with the SDK's retries off: the integration retries, and sees every attempt.
-  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
-  const stream = b.stream === true;
-  const s = (opts as { signal?: unknown } | undefined)?.signal;
-  const rec = new CallRecord(ig, {
+  const plan = {
     provider,
     model: b.model,
     api: 'anthropic.messages',
-    stream,
+    stream: b.stream === true,
     inputTokens: promptTokens(b.messages, b.system, b.tools),
     maxOutputTokens: cap(b.max_tokens),
-    signal: s instanceof AbortSignal ? s : undefined,
-    maxRetries: maxRetriesOf(client, opts),
-  });
-  if (!stream) {
-    return sdkPromise(
-      runCall(
-        rec,
-        () => create(body),
-        (data) => {
-          const m = data as Message;
-          for (const c of m.content ?? []) {
-            rec.text(c.text);
-            rec.text(c.thinking);
-            if (c.type === 'tool_use' && c.input !== undefined) rec.text(JSON.stringify(c.input));
-          }
-          if (m.usage) rec.usage = anthropicUsage(m.usage);
-          rec.served = m.model;
-        },
-      ),
-      () => api,
-    );
-  }
-  return sdkPromise(
-    startStream(rec, () => create(body)).then(({ data: source, r }) =>
-      governStream(rec, r, source as AsyncIterable<StreamEvent> & { controller?: AbortController }, (ev) => {
-        if (ev.type === 'content_block_delta') {
-          rec.text(ev.delta?.text);
-          rec.text(ev.delta?.partial_json);
-          rec.text(ev.delta?.thinking);
-        } else if (ev.type === 'message_start' && ev.message !== undefined) {
-          // Input and cache counts (with the 5m/1h split) are known from here on; the output is not.
-          if (ev.message.usage) rec.usage = anthropicUsage(ev.message.usage);
-          rec.served = ev.message.model;
-        } else if (ev.type === 'message_delta' && ev.usage) {
-          rec.usage = anthropicUsage(ev.usage, rec.usage);
-          rec.final = true;
-        }
-        return ev;
-      }),
-    ),
-    () => api,
+  };
+  return sdkCall<StreamEvent>(
+    ig,
+    client,
+    t,
+    body,
+    opts,
+    plan,
+    (data, rec) => {
+      const m = data as Message;
+      for (const c of m.content ?? []) {
+        rec.text(c.text);
+        rec.text(c.thinking);
+        if (c.type === 'tool_use' && c.input !== undefined) rec.text(JSON.stringify(c.input));
+      }
+      if (m.usage) rec.usage = anthropicUsage(m.usage);
+      rec.served = m.model;
+    },
+    (ev, rec) => {
+      if (ev.type === 'content_block_delta') {
+        rec.text(ev.delta?.text);
+        rec.text(ev.delta?.partial_json);
+        rec.text(ev.delta?.thinking);
+      } else if (ev.type === 'message_start' && ev.message !== undefined) {
+        // Input and cache counts (with the 5m/1h split) are known from here on; the output is not.
+        if (ev.message.usage) rec.usage = anthropicUsage(ev.message.usage);
+        rec.served = ev.message.model;
+      } else if (ev.type === 'message_delta' && ev.usage) {
+        rec.usage = anthropicUsage(ev.usage, rec.usage);
+        rec.final = true;
+      }
+      return ev;
+    },
   );
 }
 

@@ -5,7 +5,18 @@
  * figure (input estimate + output counted from the text received), marked estimated.
  */
 import { z } from 'zod';
-import { GovernorError, parseDuration, parseInput, RateLimitedError, type Clock, type Duration, type Scope } from '../core/index.js';
+import {
+  GovernorError,
+  InvalidInputError,
+  parseDuration,
+  parseInput,
+  RateLimitedError,
+  validateId,
+  validateScope,
+  type Clock,
+  type Duration,
+  type Scope,
+} from '../core/index.js';
 import type { Governor, GuardRequest, LedgerEntry, Reservation, UsageReport, VersionedValue } from '../index.js';
 
 /** Options shared by `governOpenAI`, `governAnthropic` and `governorMiddleware`. Every field is optional. */
@@ -68,15 +79,29 @@ export interface Integration {
   readonly meters1h: boolean;
 }
 
-/** Validate integration options once, naming the field on a bad one. */
-export function integration(gov: Governor, options: IntegrationOptions | undefined, field: string): Integration {
+/** Validate integration options once, naming the field on a bad one (`fn`: the public function, e.g. `governOpenAI`). */
+export function integration(gov: Governor, options: IntegrationOptions | undefined, fn: string): Integration {
   if (gov === null || typeof gov !== 'object' || typeof (gov as Governor).reserve !== 'function') {
-    throw new TypeError(`${field}: gov must be a Governor (from createGovernor())`);
+    throw new InvalidInputError(`${fn} gov`, 'must be a Governor (from createGovernor())', gov);
   }
-  const o = parseInput(optionsSchema, options ?? {}, field) as IntegrationOptions;
+  const field = `${fn} options`;
+  const parsed = parseInput(optionsSchema, options ?? {}, field) as IntegrationOptions;
+  const o = parsed.scope === undefined ? parsed : { ...parsed, scope: validateScope(parsed.scope, `${field}.scope`, false) };
   const maxWaitMs = o.maxWaitMs === undefined ? gov.maxWaitMs : parseDuration(o.maxWaitMs, `${field}.maxWaitMs`, true);
   if (o.leaseMs !== undefined) parseDuration(o.leaseMs, `${field}.leaseMs`);
   return { gov, o, maxWaitMs, meters5m: gov.meters.has('cacheWrite5mTokens'), meters1h: gov.meters.has('cacheWrite1hTokens') };
+}
+
+/** {@link integration} for `governOpenAI` / `governAnthropic`: also the provider id (default `defaultProvider`), validated. */
+export function sdkIntegration(
+  gov: Governor,
+  options: SdkGovernOptions | undefined,
+  fn: string,
+  defaultProvider: string,
+): { ig: Integration; provider: string } {
+  const { provider = defaultProvider, ...rest } = options ?? {};
+  const ig = integration(gov, rest, fn);
+  return { ig, provider: validateId(provider, `${fn} options.provider`) };
 }
 
 /** Token counts as a provider reports them, normalized: `inputTokens` includes cache reads and writes; `outputTokens` includes reasoning. */
@@ -889,6 +914,48 @@ export function sdkPromise<T>(
     );
   out.asResponse = () => p.then(() => (api() as ApiPromise<unknown>).asResponse());
   return out;
+}
+
+/** Options of `governOpenAI` and `governAnthropic`: the shared ones and the provider id. */
+export type SdkGovernOptions = IntegrationOptions & {
+  /** The provider id for prices, breakers and the ledger (default `'openai'` / `'anthropic'`; set it for compatible servers). */
+  readonly provider?: string | undefined;
+};
+
+/**
+ * One governed call of an `openai` or `@anthropic-ai/sdk` method (`t.create`): the plan gets
+ * the caller's abort signal and retries from the request options, each attempt goes out with
+ * the SDK's retries off (the integration retries, and sees every attempt), and the result is
+ * in the SDK's promise shape. Non-streamed: `read` reads the result into the record.
+ * Streamed (`plan.stream`): `sent` goes out (default `body`) and each item passes through `onItem`.
+ */
+export function sdkCall<I>(
+  ig: Integration,
+  client: object,
+  t: Record<string, unknown>,
+  body: unknown,
+  opts: unknown,
+  plan: Omit<CallPlan, 'signal' | 'maxRetries'>,
+  read: (data: unknown, rec: CallRecord) => void,
+  onItem: (item: I, rec: CallRecord) => I | undefined,
+  sent: unknown = body,
+): Promise<unknown> {
+  const method = t.create as (body: unknown, options?: unknown) => ApiPromise<unknown>;
+  let api: ApiPromise<unknown> | undefined;
+  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
+  const s = (opts as { signal?: unknown } | null | undefined)?.signal;
+  const rec = new CallRecord(ig, { ...plan, signal: s instanceof AbortSignal ? s : undefined, maxRetries: maxRetriesOf(client, opts) });
+  if (!plan.stream)
+    return sdkPromise(
+      runCall(rec, () => create(body), read),
+      () => api,
+    );
+  return sdkPromise(
+    startStream(rec, () => create(sent)).then(({ data, r }) =>
+      governStream(rec, r, data as AsyncIterable<I> & { controller?: AbortController }, (item) => onItem(item, rec)),
+    ),
+    () => api,
+  );
 }
 
 // ---- estimating a prompt ----------------------------------------------------------------------

@@ -6,36 +6,25 @@
 import type { Governor } from '../index.js';
 import {
   CallRecord,
-  governStream,
   cap,
-  integration,
-  maxRetriesOf,
-  singleAttempt,
+  sdkIntegration,
   n,
   promptTokens,
-  runCall,
-  sdkPromise,
-  startStream,
+  sdkCall,
   type Integration,
-  type IntegrationOptions,
   type NormalUsage,
-  type ApiPromise,
+  type SdkGovernOptions,
 } from './call.js';
 import { governClient } from './govern-client.js';
 
-/** Options of {@link governOpenAI}. */
-export type OpenAIGovernOptions = IntegrationOptions & {
-  /** The provider id for prices, breakers and the ledger (default `'openai'`; set it for OpenAI-compatible servers). */
-  readonly provider?: string | undefined;
-};
+/** Options of {@link governOpenAI} (`provider` defaults to `'openai'`). */
+export type OpenAIGovernOptions = SdkGovernOptions;
 
 /** The part of an `openai` client this integration uses. */
 export interface OpenAILike {
   readonly chat: { readonly completions: { create(body: never, options?: never): unknown } };
   readonly responses?: { create(body: never, options?: never): unknown } | undefined;
 }
-
-type Method = (body: unknown, options?: unknown) => ApiPromise<unknown>;
 
 /** The `usage` of a Chat Completions response or stream chunk, as {@link chatUsage} reads it. */
 export interface ChatUsage {
@@ -87,8 +76,7 @@ export function responsesUsage(u: ResponsesUsage): NormalUsage {
  * const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages });
  */
 export function governOpenAI<C extends OpenAILike>(client: C, gov: Governor, options?: OpenAIGovernOptions): C {
-  const { provider = 'openai', ...rest } = options ?? {};
-  const ig = integration(gov, rest, 'governOpenAI options');
+  const { ig, provider } = sdkIntegration(gov, options, 'governOpenAI', 'openai');
   return governClient(client, {
     'chat.completions': { create: (t) => (body: unknown, opts?: unknown) => chatCreate(ig, provider, client, t, body, opts) },
     responses: { create: (t) => (body: unknown, opts?: unknown) => responsesCreate(ig, provider, client, t, body, opts) },
@@ -124,73 +112,57 @@ interface ChatCompletion {
   usage?: ChatUsage | null;
 }
 
-function signalOf(opts: unknown): AbortSignal | undefined {
-  const s = (opts as { signal?: unknown } | undefined)?.signal;
-  return s instanceof AbortSignal ? s : undefined;
-}
-
 function chatCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as ChatBody;
-  const method = t.create as Method;
-  let api: ApiPromise<unknown> | undefined;
-  // Each attempt goes out with the SDK's retries off: the integration retries, and sees every attempt.
-  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
   const stream = b.stream === true;
-  const rec = new CallRecord(ig, {
+  const asked = b.stream_options?.include_usage === true;
+  const sent = !stream || asked ? body : { ...b, stream_options: { ...b.stream_options, include_usage: true } };
+  const plan = {
     provider,
     model: b.model,
     api: 'openai.chat.completions',
     stream,
     inputTokens: promptTokens(b.messages, b.tools),
     maxOutputTokens: cap(b.max_completion_tokens) ?? cap(b.max_tokens),
-    signal: signalOf(opts),
-    maxRetries: maxRetriesOf(client, opts),
-  });
-  if (!stream) {
-    return sdkPromise(
-      runCall(
-        rec,
-        () => create(body),
-        (data) => {
-          const c = data as ChatCompletion;
-          for (const ch of c.choices ?? []) {
-            rec.text(ch.message?.content);
-            rec.text(ch.message?.refusal);
-            for (const tc of ch.message?.tool_calls ?? []) rec.text(tc.function?.arguments);
-          }
-          if (c.usage) rec.usage = chatUsage(c.usage);
-          rec.served = c.model;
-        },
-      ),
-      () => api,
-    );
-  }
-  const asked = b.stream_options?.include_usage === true;
-  const sent = asked ? body : { ...b, stream_options: { ...b.stream_options, include_usage: true } };
-  return sdkPromise(
-    startStream(rec, () => create(sent)).then(({ data: source, r }) =>
-      governStream(rec, r, source as AsyncIterable<ChatChunk> & { controller?: AbortController }, (chunk) => {
-        for (const ch of chunk.choices ?? []) {
-          const d = ch.delta;
-          if (d === undefined) continue;
-          rec.text(d.content);
-          rec.text(d.refusal);
-          rec.text(d.reasoning_content);
-          for (const tc of d.tool_calls ?? []) rec.text(tc.function?.arguments);
-        }
-        if (chunk.model !== undefined) rec.served = chunk.model;
-        if (chunk.usage) {
-          rec.usage = chatUsage(chunk.usage);
-          rec.final = true;
-        }
-        if (asked) return chunk;
-        // Hide what include_usage changed: the usage-only last chunk, and the usage field of the others.
-        if ((chunk.choices?.length ?? 0) === 0 && chunk.usage) return undefined;
-        if ('usage' in chunk) delete chunk.usage;
-        return chunk;
-      }),
-    ),
-    () => api,
+  };
+  return sdkCall<ChatChunk>(
+    ig,
+    client,
+    t,
+    body,
+    opts,
+    plan,
+    (data, rec) => {
+      const c = data as ChatCompletion;
+      for (const ch of c.choices ?? []) {
+        rec.text(ch.message?.content);
+        rec.text(ch.message?.refusal);
+        for (const tc of ch.message?.tool_calls ?? []) rec.text(tc.function?.arguments);
+      }
+      if (c.usage) rec.usage = chatUsage(c.usage);
+      rec.served = c.model;
+    },
+    (chunk, rec) => {
+      for (const ch of chunk.choices ?? []) {
+        const d = ch.delta;
+        if (d === undefined) continue;
+        rec.text(d.content);
+        rec.text(d.refusal);
+        rec.text(d.reasoning_content);
+        for (const tc of d.tool_calls ?? []) rec.text(tc.function?.arguments);
+      }
+      if (chunk.model !== undefined) rec.served = chunk.model;
+      if (chunk.usage) {
+        rec.usage = chatUsage(chunk.usage);
+        rec.final = true;
+      }
+      if (asked) return chunk;
+      // Hide what include_usage changed: the usage-only last chunk, and the usage field of the others.
+      if ((chunk.choices?.length ?? 0) === 0 && chunk.usage) return undefined;
+      if ('usage' in chunk) delete chunk.usage;
+      return chunk;
+    },
+    sent,
   );
 }
 
@@ -215,63 +187,52 @@ interface ResponseEvent {
   response?: ResponseObject;
 }
 
+/** The usage and served model of a finished response. */
+function readResponse(rec: CallRecord, resp: ResponseObject): void {
+  if (resp.usage) {
+    rec.usage = responsesUsage(resp.usage);
+    rec.final = true;
+  }
+  if (resp.model !== undefined) rec.served = resp.model;
+}
+
 function responsesCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
   const b = body as ResponsesBody;
-  const method = t.create as Method;
-  let api: ApiPromise<unknown> | undefined;
-  // Each attempt goes out with the SDK's retries off: the integration retries, and sees every attempt.
-  const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
-  const stream = b.stream === true;
-  const rec = new CallRecord(ig, {
+  const plan = {
     provider,
     model: b.model,
     api: 'openai.responses',
-    stream,
+    stream: b.stream === true,
     inputTokens: promptTokens(b.input, b.instructions, b.tools),
     maxOutputTokens: cap(b.max_output_tokens),
-    signal: signalOf(opts),
-    maxRetries: maxRetriesOf(client, opts),
-  });
-  const readResponse = (resp: ResponseObject): void => {
-    if (resp.usage) {
-      rec.usage = responsesUsage(resp.usage);
-      rec.final = true;
-    }
-    if (resp.model !== undefined) rec.served = resp.model;
   };
-  if (!stream) {
-    return sdkPromise(
-      runCall(
-        rec,
-        () => create(body),
-        (data) => {
-          const resp = data as ResponseObject;
-          for (const item of resp.output ?? []) {
-            for (const c of item.content ?? []) rec.text(c.text);
-            for (const s of item.summary ?? []) rec.text(s.text);
-            rec.text(item.arguments);
-          }
-          readResponse(resp);
-        },
-      ),
-      () => api,
-    );
-  }
-  return sdkPromise(
-    startStream(rec, () => create(body)).then(({ data: source, r }) =>
-      governStream(rec, r, source as AsyncIterable<ResponseEvent> & { controller?: AbortController }, (ev) => {
-        // Every `*.delta` event carries output: text, reasoning summaries, tool-call arguments.
-        if (ev.type.endsWith('.delta') && typeof ev.delta === 'string') rec.text(ev.delta);
-        if (
-          ev.response !== undefined &&
-          (ev.type === 'response.completed' || ev.type === 'response.incomplete' || ev.type === 'response.failed')
-        ) {
-          readResponse(ev.response);
-        } else if (ev.response?.model !== undefined) rec.served = ev.response.model;
-        return ev;
-      }),
-    ),
-    () => api,
+  return sdkCall<ResponseEvent>(
+    ig,
+    client,
+    t,
+    body,
+    opts,
+    plan,
+    (data, rec) => {
+      const resp = data as ResponseObject;
+      for (const item of resp.output ?? []) {
+        for (const c of item.content ?? []) rec.text(c.text);
+        for (const s of item.summary ?? []) rec.text(s.text);
+        rec.text(item.arguments);
+      }
+      readResponse(rec, resp);
+    },
+    (ev, rec) => {
+      // Every `*.delta` event carries output: text, reasoning summaries, tool-call arguments.
+      if (ev.type.endsWith('.delta') && typeof ev.delta === 'string') rec.text(ev.delta);
+      if (
+        ev.response !== undefined &&
+        (ev.type === 'response.completed' || ev.type === 'response.incomplete' || ev.type === 'response.failed')
+      ) {
+        readResponse(rec, ev.response);
+      } else if (ev.response?.model !== undefined) rec.served = ev.response.model;
+      return ev;
+    },
   );
 }
 
