@@ -156,6 +156,9 @@ describe('snapshot details', () => {
       ['per-agent', { agent: 'b' }, '2', 20],
       ['per-agent', { agent: 'a' }, '1', 10],
     ]);
+    // A page of one agent shows that agent's gauge of the wildcard limit, and only its.
+    const one = await buildSnapshot(g, { scope: { agent: 'b' } });
+    expect(one.budgets.map((b) => [b.id, b.scope, b.used])).toEqual([['per-agent', { agent: 'b' }, '2']]);
     await g.close();
   });
 

@@ -6,7 +6,16 @@
  */
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
-import { instantiatePattern, InvalidInputError, parseInput, scopeKey, scopeMatches, validateScope, type Scope } from '../core/index.js';
+import {
+  instantiatePattern,
+  InvalidInputError,
+  parseInput,
+  scopeKey,
+  scopeMatches,
+  scopeWithin,
+  validateScope,
+  type Scope,
+} from '../core/index.js';
 import type { ReportQuery } from '../analytics/index.js';
 import type { LedgerEntry } from '../storage/index.js';
 import type { Governor, LimitInfo } from '../index.js';
@@ -189,11 +198,6 @@ export async function buildSnapshot(gov: Governor, options: SnapshotOptions = {}
   };
 }
 
-/** True when every level `outer` names is the same in `inner`. */
-function within(inner: Scope, outer: Scope): boolean {
-  return Object.entries(outer).every(([k, v]) => v === undefined || (inner as Record<string, string | undefined>)[k] === v);
-}
-
 /** Most gauges drawn for one wildcard limit (the fullest first). */
 export const MAX_GAUGES_PER_LIMIT = 12;
 
@@ -210,12 +214,14 @@ function members(pattern: Scope, seen: readonly Scope[]): Scope[] {
 
 async function budgetViews(gov: Governor, scope: Scope, now: number, seen: readonly Scope[]): Promise<BudgetView[]> {
   // Limits on the scope or under it; sliding windows are rate limits, not budgets.
-  const limits = gov.listLimits().filter((l) => l.windowMs === undefined && (within(l.scope, scope) || within(scope, l.scope)));
+  // A wildcard level stands for every id (`{ agent: '*' }` applies to the page of `{ agent: 'a' }`).
+  const related = (s: Scope): boolean => scopeWithin(s, scope) || scopeWithin(scope, s);
+  const limits = gov.listLimits().filter((l) => l.windowMs === undefined && related(l.scope));
   const out: BudgetView[] = [];
   for (const l of limits) {
     // A wildcard limit counts per member: one gauge for each member active in the last days, the fullest first.
     const wild = Object.values(l.scope).includes('*');
-    const scopes = wild ? members(l.scope, seen) : [l.scope];
+    const scopes = wild ? members(l.scope, seen).filter(related) : [l.scope];
     const views: BudgetView[] = [];
     for (const s of scopes) {
       const v = await budgetView(gov, l, s, now);
