@@ -6,10 +6,13 @@
  * bigint operations.
  */
 import { Decimal } from 'decimal.js';
+import { z } from 'zod';
 import {
   GovernorError,
   InvalidInputError,
+  parseInput,
   systemClock,
+  validateId,
   toUnits,
   unitsToDecimal,
   formatUnits,
@@ -193,7 +196,28 @@ export interface PricedReport {
 }
 
 const COMPUTE_METERS = ['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'networkBytes'] as const;
-const NO_SCOPE: Scope = Object.freeze({});
+
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'Expected a function' });
+const record = z.record(z.string(), z.unknown());
+/** The shape of {@link CostCalculatorOptions} (unknown or mistyped options are refused); each value is checked where it is used. */
+const optionsSchema = z
+  .object({
+    currency: z.string().optional(),
+    exchangeRate: fn.optional(),
+    clock: z.custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function').optional(),
+    models: record.optional(),
+    fallback: z.unknown().optional(),
+    catalog: z.boolean().optional(),
+    seedTables: z.boolean().optional(),
+    batchMultipliers: record.optional(),
+    compute: z.unknown().optional(),
+    vmTypeMultipliers: record.optional(),
+    machineTypes: record.optional(),
+    ledger: z.unknown().optional(),
+    onWarning: fn.optional(),
+    record: fn.optional(),
+  })
+  .strict();
 
 function count(v: unknown, field: string): bigint {
   if (v === undefined) return 0n;
@@ -201,6 +225,32 @@ function count(v: unknown, field: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   throw new InvalidInputError(field, 'must be a non-negative whole number', v);
 }
+
+function providerName(v: unknown, field: string): string | undefined {
+  return v === undefined ? undefined : modelName(v, field);
+}
+
+function flag(v: unknown, field: string): boolean {
+  if (v === undefined || typeof v === 'boolean') return v === true;
+  throw new InvalidInputError(field, 'must be a boolean', v);
+}
+
+/** Refuse keys outside `known` (a misspelt count would otherwise price as zero). */
+function knownKeys(v: object, known: ReadonlySet<string>, field: string): void {
+  for (const k in v)
+    if (!known.has(k)) throw new InvalidInputError(`${field}.${k}`, 'is not a known field', (v as Record<string, unknown>)[k]);
+}
+
+const USAGE_KEYS = new Set([
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'cacheWriteTokens',
+  'cacheWrite1hTokens',
+  'reasoningTokens',
+  'requests',
+]);
+const COMPUTE_KEYS = new Set(['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'storageGbMonths', 'networkBytes', 'sandboxSeconds']);
 
 function modelName(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.trim() === '' || v.length > 256)
@@ -230,13 +280,11 @@ export class CostCalculator {
   private readonly recorder: CostRecorder | undefined;
 
   constructor(options: CostCalculatorOptions = {}, field = 'options') {
-    if (options === null || typeof options !== 'object') throw new InvalidInputError(field, 'must be an object', options);
+    parseInput(optionsSchema, options, field);
     const o = options;
     this.currency = o.currency ?? 'USD';
     if (!/^[A-Z]{3,8}$/.test(this.currency))
       throw new InvalidInputError(`${field}.currency`, 'must be an upper-case currency code', o.currency);
-    if (o.exchangeRate !== undefined && typeof o.exchangeRate !== 'function')
-      throw new InvalidInputError(`${field}.exchangeRate`, 'must be a function (from, to) => rate', o.exchangeRate);
     this.rateOf = o.exchangeRate;
     this.clock = o.clock ?? systemClock;
     this.useCatalog = o.catalog ?? true;
@@ -296,13 +344,13 @@ export class CostCalculator {
 
   /** True when `model` (as written, with an optional provider) has a price, fallback excluded. */
   has(model: string, provider?: string): boolean {
-    const r = this.lookup(model, provider);
+    const r = this.lookup(modelName(model, 'model'), providerName(provider, 'provider'));
     return r !== undefined && r.source !== 'fallback';
   }
 
   /** How `model` resolves: provider, catalog model id, source and version, or undefined. */
   describe(model: string, provider?: string): { provider: string | undefined; model: string; source: string; version: string } | undefined {
-    const r = this.lookup(modelName(model, 'model'), provider);
+    const r = this.lookup(modelName(model, 'model'), providerName(provider, 'provider'));
     return r === undefined ? undefined : { provider: r.provider, model: r.model, source: r.source, version: r.version };
   }
 
@@ -556,8 +604,8 @@ export class CostCalculator {
     if (call === null || typeof call !== 'object') throw new InvalidInputError('call', 'must be an object', call);
     const model = modelName(call.model, 'call.model');
     const u = this.usage(call.usage, 'call.usage');
-    const batch = call.batch === true;
-    const r = this.required(model, call.provider);
+    const batch = flag(call.batch, 'call.batch');
+    const r = this.required(model, providerName(call.provider, 'call.provider'));
     const { set, variant } = this.at(r);
     const { level, tier } = levelFor(set, u.inputTokens);
     const s = batch ? r.batch : r.scaling;
@@ -581,6 +629,7 @@ export class CostCalculator {
 
   private usage(v: LlmUsage, field: string): TokenUsage {
     if (v === null || typeof v !== 'object') throw new InvalidInputError(field, 'must be an object of token counts', v);
+    knownKeys(v, USAGE_KEYS, field);
     const u = {
       inputTokens: count(v.inputTokens, `${field}.inputTokens`),
       outputTokens: count(v.outputTokens, `${field}.outputTokens`),
@@ -636,8 +685,8 @@ export class CostCalculator {
       input = BigInt(c.tokens);
       counter = c.counter;
     }
-    const batch = req.batch === true;
-    const r = this.required(model, req.provider);
+    const batch = flag(req.batch, 'request.batch');
+    const r = this.required(model, providerName(req.provider, 'request.provider'));
     const { set, variant } = this.at(r);
     const units = toPico(boundTokens(set, input, out), batch ? r.batch : r.scaling);
     const cost = unitsToDecimal(units);
@@ -701,6 +750,7 @@ export class CostCalculator {
     sandboxSeconds?: number | string;
   }): ComputeCost {
     if (u === null || typeof u !== 'object') throw new InvalidInputError('usage', 'must be an object', u);
+    knownKeys(u, COMPUTE_KEYS, 'usage');
     const q = (v: unknown, f: string): bigint | undefined => (v === undefined ? undefined : quantity(v, `usage.${f}`));
     return computeCost(
       this.computePricing.units({
@@ -747,7 +797,7 @@ export class CostCalculator {
         if (p.resource === 'memory') usage.memoryGbSeconds = p.usage;
       }
       await this.recorder({
-        scope: run.scope ?? NO_SCOPE,
+        scope: run.scope,
         name: 'sandbox',
         cost: units,
         usage,
@@ -771,10 +821,10 @@ export class CostCalculator {
   }
 
   /** Seed 004's ExecutionCost, summed exactly from the ledger entries of `{ execution: executionId }`. */
-  getExecutionCost(executionId: string): Promise<ExecutionCost> {
-    const id = modelName(executionId, 'executionId');
+  async getExecutionCost(executionId: string): Promise<ExecutionCost> {
+    const id = validateId(executionId, 'executionId');
     if (this.ledger === undefined)
-      return Promise.reject(new GovernorError('unsupported', 'unsupported: getExecutionCost needs a ledger (options.ledger or gov.costs)'));
+      throw new GovernorError('unsupported', 'unsupported: getExecutionCost needs a ledger (options.ledger or gov.costs)');
     return executionCost(this.ledger, id, this.currency);
   }
 }
