@@ -554,6 +554,18 @@ describe('bad input is refused, naming the field', () => {
     expect(invalid(() => calc.describe('gpt-4o', '' as never)).field).toBe('provider');
   });
 
+  it('refuses malformed catalog update options before fetching anything', async () => {
+    await expect(calc.updateCatalog({ fetsh: () => undefined } as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'options.fetsh',
+    });
+    await expect(calc.updateCatalog({ fetch: 'https://x' } as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'options.fetch',
+    });
+    expect(calc.describe('gpt-4o')?.version).toMatch(/^@pydantic\/genai-prices@[\d.]+$/);
+  });
+
   it('checks an execution id like every scope id', async () => {
     const gov = createGovernor();
     await expect(gov.costs.getExecutionCost('run\n1')).rejects.toMatchObject({ code: 'invalid_input', field: 'executionId' });

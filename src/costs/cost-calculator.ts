@@ -200,6 +200,7 @@ const COMPUTE_METERS = ['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'networkB
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'Expected a function' });
 const record = z.record(z.string(), z.unknown());
 /** The shape of {@link CostCalculatorOptions} (unknown or mistyped options are refused); each value is checked where it is used. */
+const updateSchema = z.object({ fetch: fn.optional() }).strict() as z.ZodType<CatalogUpdateOptions>;
 const optionsSchema = z
   .object({
     currency: z.string().optional(),
@@ -359,7 +360,7 @@ export class CostCalculator {
    * data of the whole process; compiled prices are dropped and recompiled on next use.
    */
   async updateCatalog(options: CatalogUpdateOptions = {}): Promise<void> {
-    await updateCatalog(options);
+    await updateCatalog(parseInput(updateSchema, options, 'options'));
     this.catalogVersion = `${CATALOG_PACKAGE}@${CATALOG_VERSION}+remote@${new Date(this.clock.now()).toISOString().slice(0, 10)}`;
     this.cache.clear();
   }
