@@ -6,11 +6,9 @@
  * bigint operations.
  */
 import { Decimal } from 'decimal.js';
-import { z } from 'zod';
 import {
   GovernorError,
   InvalidInputError,
-  parseInput,
   systemClock,
   validateId,
   toUnits,
@@ -197,28 +195,34 @@ export interface PricedReport {
 
 const COMPUTE_METERS = ['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'networkBytes'] as const;
 
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'Expected a function' });
-const record = z.record(z.string(), z.unknown());
-/** The shape of {@link CostCalculatorOptions} (unknown or mistyped options are refused); each value is checked where it is used. */
-const updateSchema = z.object({ fetch: fn.optional() }).strict() as z.ZodType<CatalogUpdateOptions>;
-const optionsSchema = z
-  .object({
-    currency: z.string().optional(),
-    exchangeRate: fn.optional(),
-    clock: z.custom<Clock>((v) => v !== null && typeof v === 'object' && typeof (v as Clock).now === 'function').optional(),
-    models: record.optional(),
-    fallback: z.unknown().optional(),
-    catalog: z.boolean().optional(),
-    seedTables: z.boolean().optional(),
-    batchMultipliers: record.optional(),
-    compute: z.unknown().optional(),
-    vmTypeMultipliers: record.optional(),
-    machineTypes: record.optional(),
-    ledger: z.unknown().optional(),
-    onWarning: fn.optional(),
-    record: fn.optional(),
-  })
-  .strict();
+/** The options and their types (`unknown` ones are checked where they are used); any other key is refused. */
+const OPTION_TYPES: Readonly<Record<string, 'string' | 'function' | 'boolean' | 'object' | 'unknown'>> = {
+  currency: 'string',
+  exchangeRate: 'function',
+  clock: 'object',
+  models: 'object',
+  fallback: 'unknown',
+  catalog: 'boolean',
+  seedTables: 'boolean',
+  batchMultipliers: 'object',
+  compute: 'unknown',
+  vmTypeMultipliers: 'object',
+  machineTypes: 'object',
+  ledger: 'unknown',
+  onWarning: 'function',
+  record: 'function',
+};
+
+function checkOptions(o: unknown, field: string): void {
+  if (o === null || typeof o !== 'object') throw new InvalidInputError(field, 'must be an object', o);
+  for (const [k, v] of Object.entries(o)) {
+    const type = OPTION_TYPES[k];
+    if (type === undefined) throw new InvalidInputError(`${field}.${k}`, 'is not a known option', v);
+    if (v === undefined || type === 'unknown') continue;
+    if (typeof v !== type || v === null) throw new InvalidInputError(`${field}.${k}`, `must be a ${type}`, v);
+    if (k === 'clock' && typeof (v as Clock).now !== 'function') throw new InvalidInputError(`${field}.clock`, 'must be a Clock', v);
+  }
+}
 
 function count(v: unknown, field: string): bigint {
   if (v === undefined) return 0n;
@@ -251,6 +255,7 @@ const USAGE_KEYS = new Set([
   'reasoningTokens',
   'requests',
 ]);
+const UPDATE_KEYS = new Set(['fetch']);
 const COMPUTE_KEYS = new Set(['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'storageGbMonths', 'networkBytes', 'sandboxSeconds']);
 
 function modelName(v: unknown, field: string): string {
@@ -281,7 +286,7 @@ export class CostCalculator {
   private readonly recorder: CostRecorder | undefined;
 
   constructor(options: CostCalculatorOptions = {}, field = 'options') {
-    parseInput(optionsSchema, options, field);
+    checkOptions(options, field);
     const o = options;
     this.currency = o.currency ?? 'USD';
     if (!/^[A-Z]{3,8}$/.test(this.currency))
@@ -360,7 +365,11 @@ export class CostCalculator {
    * data of the whole process; compiled prices are dropped and recompiled on next use.
    */
   async updateCatalog(options: CatalogUpdateOptions = {}): Promise<void> {
-    await updateCatalog(parseInput(updateSchema, options, 'options'));
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be { fetch? }', options);
+    knownKeys(options, UPDATE_KEYS, 'options');
+    if (options.fetch !== undefined && typeof options.fetch !== 'function')
+      throw new InvalidInputError('options.fetch', 'must be a function (url) => Promise<Response>', options.fetch);
+    await updateCatalog(options);
     this.catalogVersion = `${CATALOG_PACKAGE}@${CATALOG_VERSION}+remote@${new Date(this.clock.now()).toISOString().slice(0, 10)}`;
     this.cache.clear();
   }
