@@ -790,3 +790,34 @@ describe('recommendations (seed 004, seed 003 §3.2 and §4.2)', () => {
     expect(recs.toCSV().split('\n')[0]).toBe('type,priority,implementationEffort,title,estimatedSavings,impact');
   });
 });
+
+describe('bad queries are refused, naming the field', () => {
+  const a = (): Analytics =>
+    new Analytics({ store: new MemoryStore({ clock: new ManualClock(FIXTURE_NOW) }), clock: new ManualClock(FIXTURE_NOW) });
+
+  it('refuses a misspelt query key instead of reporting the default period', async () => {
+    await expect(a().getCosts({ perod: 'day' } as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'query.perod',
+      value: 'day',
+    });
+    await expect(a().getApiCallAnalytics({ period: 'day', dailyTokenBudget: 5 } as never)).rejects.toMatchObject({
+      field: 'query.dailyTokenBudget',
+    });
+    await expect(a().getForecast({ horizon: 7 } as never)).rejects.toMatchObject({ code: 'invalid_input', field: 'query.horizon' });
+    await expect(a().getForecast({ meters: 'cost' } as never)).rejects.toMatchObject({ field: 'query.meters' });
+    await expect(a().getForecast(null as never)).rejects.toMatchObject({ field: 'query' });
+    // The keys a report does have still pass.
+    expect((await a().getTokenAnalytics({ period: 'day', dailyTokenBudget: 5 })).perCall.calls).toBe(0);
+  });
+
+  it('refuses a malformed backfill range and outcome, writing nothing', async () => {
+    const an = a();
+    await expect(an.backfill(null as never)).rejects.toMatchObject({ field: 'range' });
+    await expect(an.backfill({ from: NaN })).rejects.toMatchObject({ code: 'invalid_input', field: 'range.from' });
+    await expect(an.backfill({ from: 10, to: 5 })).rejects.toMatchObject({ field: 'range.to', value: 5 });
+    await expect(an.backfill({ form: 10 } as never)).rejects.toMatchObject({ field: 'range.form' });
+    await expect(an.recordOutcome('e1', { completed: true, qualty: 0.5 } as never)).rejects.toMatchObject({ field: 'outcome.qualty' });
+    expect((await an.store.queryLedger({ scope: {} })).entries).toEqual([]);
+  });
+});

@@ -531,6 +531,47 @@ describe('machine selection', () => {
   });
 });
 
+describe('bad input is refused, naming the field', () => {
+  it('refuses unknown and mistyped constructor options', () => {
+    expect(invalid(() => new CostCalculator({ catalg: false } as never)).field).toBe('options.catalg');
+    expect(invalid(() => new CostCalculator({ catalog: 'no' } as never)).field).toBe('options.catalog');
+    expect(invalid(() => new CostCalculator({ clock: 5 } as never)).field).toBe('options.clock');
+    expect(invalid(() => new CostCalculator({ onWarning: 'log' } as never)).field).toBe('options.onWarning');
+    expect(invalid(() => new CostCalculator(null as never)).field).toBe('options');
+  });
+
+  it('refuses a misspelt token count instead of pricing it as zero', () => {
+    const e = invalid(() => calc.cost({ model: 'gpt-4o', usage: { inputTokns: 5000 } as never }));
+    expect(e.field).toBe('call.usage.inputTokns');
+    expect(e.value).toBe(5000);
+    expect(invalid(() => calc.priceCompute({ cpuSecs: 10 } as never)).field).toBe('usage.cpuSecs');
+  });
+
+  it('refuses a non-boolean batch and a non-string provider', () => {
+    expect(invalid(() => calc.cost({ model: 'gpt-4o', usage: {}, batch: 'yes' as never })).field).toBe('call.batch');
+    expect(invalid(() => calc.cost({ model: 'gpt-4o', provider: 5 as never, usage: {} })).field).toBe('call.provider');
+    expect(invalid(() => calc.has(null as never)).field).toBe('model');
+    expect(invalid(() => calc.describe('gpt-4o', '' as never)).field).toBe('provider');
+  });
+
+  it('refuses malformed catalog update options before fetching anything', async () => {
+    await expect(calc.updateCatalog({ fetsh: () => undefined } as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'options.fetsh',
+    });
+    await expect(calc.updateCatalog({ fetch: 'https://x' } as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'options.fetch',
+    });
+    expect(calc.describe('gpt-4o')?.version).toMatch(/^@pydantic\/genai-prices@[\d.]+$/);
+  });
+
+  it('checks an execution id like every scope id', async () => {
+    const gov = createGovernor();
+    await expect(gov.costs.getExecutionCost('run\n1')).rejects.toMatchObject({ code: 'invalid_input', field: 'executionId' });
+  });
+});
+
 describe('the pipeline prices every call', () => {
   const clock = (): ManualClock => new ManualClock(Date.UTC(2026, 9, 1));
   let gov: ReturnType<typeof createGovernor> | undefined;

@@ -16,6 +16,7 @@ import {
 } from '../core/index.js';
 import type { LedgerEntry, Store } from '../storage/index.js';
 import {
+  checkQueryKeys,
   resolveOptions,
   resolveWindow,
   type AnalyticsBudget,
@@ -147,6 +148,15 @@ export class Analytics {
    * an existing store. Run it once per range: entries folded twice count twice. Returns how many.
    */
   async backfill(range: { from?: number | undefined; to?: number | undefined } = {}): Promise<number> {
+    if (range === null || typeof range !== 'object') throw new InvalidInputError('range', 'must be { from?, to? }', range);
+    checkQueryKeys(range, ['from', 'to'], 'range');
+    for (const k of ['from', 'to'] as const) {
+      const v = range[k];
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0))
+        throw new InvalidInputError(`range.${k}`, 'must be epoch ms', v);
+    }
+    if (range.from !== undefined && range.to !== undefined && range.to <= range.from)
+      throw new InvalidInputError('range.to', 'must be after range.from', range.to);
     let n = 0;
     for await (const e of this.scan({}, range.from, range.to)) {
       this.pending.push(e);
@@ -173,6 +183,7 @@ export class Analytics {
       if (scope.execution === undefined) throw new InvalidInputError('execution.execution', 'must name the execution', execution);
     }
     if (outcome === null || typeof outcome !== 'object') throw new InvalidInputError('outcome', 'must be { completed, quality? }', outcome);
+    checkQueryKeys(outcome, ['completed', 'quality'], 'outcome');
     if (typeof outcome.completed !== 'boolean') throw new InvalidInputError('outcome.completed', 'must be a boolean', outcome.completed);
     const q = outcome.quality;
     if (q !== undefined && !(typeof q === 'number' && q >= 0 && q <= 1)) {
@@ -225,22 +236,22 @@ export class Analytics {
 
   /** API call analytics per agent and endpoint/model (seed 003 §3.1). */
   async getApiCallAnalytics(query?: ApiCallQuery): Promise<ApiCallReport> {
-    return apiCallReport(this.context(), this.window(query), query ?? {});
+    return apiCallReport(this.context(), this.window(query, ['by']), query ?? {});
   }
 
   /** Token analytics (seed 003 §2): distribution, per call, cache hits, context windows, daily budget status. */
   async getTokenAnalytics(query?: TokenQuery): Promise<TokenReport> {
-    return tokenReport(this.context(), this.window(query), query ?? {});
+    return tokenReport(this.context(), this.window(query, ['dailyTokenBudget']), query ?? {});
   }
 
   /** Efficiency scores per agent (seed 003 §5.1), normalized across the agents of the scope. */
   async getEfficiencyScores(query?: EfficiencyQuery): Promise<EfficiencyReport> {
-    return efficiencyReport(this.context(), this.window(query), query ?? {});
+    return efficiencyReport(this.context(), this.window(query, ['by']), query ?? {});
   }
 
   /** Forecasts of tokens, calls, compute and cost over a horizon, with prediction intervals and budget crossings (seed 003 §6.1). */
   async getForecast(query?: ForecastQuery): Promise<ForecastReport> {
-    return forecastReport(this.context(), query ?? {});
+    return forecastReport(this.context(), query === undefined ? {} : query);
   }
 
   /** Waste: failed calls, redundant calls, oversized models, low cache hit rates, idle reservations (seed 003 §8.1). */
@@ -258,13 +269,18 @@ export class Analytics {
   /** One self-contained HTML report of `{ scope, period }` as of now (docs/dashboard.md); `gov.analytics` has a renderer. */
   renderReport(query: ReportQuery = {}): Promise<string> {
     if (this.reportRenderer === undefined) {
-      return Promise.reject(new GovernorError('unsupported', 'renderReport needs a renderer: use gov.analytics, or renderReport(gov) from agent-governor/dashboard'));
+      return Promise.reject(
+        new GovernorError(
+          'unsupported',
+          'renderReport needs a renderer: use gov.analytics, or renderReport(gov) from agent-governor/dashboard',
+        ),
+      );
     }
     return this.reportRenderer(query);
   }
 
-  private window(query: ReportQuery | undefined): Window {
-    return resolveWindow(query, this.clock.now());
+  private window(query: ReportQuery | undefined, extraKeys?: readonly string[]): Window {
+    return resolveWindow(query, this.clock.now(), 'month', extraKeys);
   }
 
   private context(): ReportContext {

@@ -179,9 +179,25 @@ function instant(v: unknown, field: string): number {
   return ms;
 }
 
-/** Resolve `period` against `now` (calendar periods are UTC; weeks start on Monday). */
-export function resolveWindow(q: ReportQuery | undefined, now: number, defaultPeriod: PeriodInput = 'month'): Window {
+/** Refuse a key of `q` outside `known` (a misspelt `perod` would otherwise report the default period). */
+export function checkQueryKeys(q: object, known: readonly string[], field = 'query'): void {
+  for (const k in q) {
+    if (!known.includes(k)) throw new InvalidInputError(`${field}.${k}`, 'is not a known option', (q as Record<string, unknown>)[k]);
+  }
+}
+
+/**
+ * Resolve `period` against `now` (calendar periods are UTC; weeks start on Monday). `extraKeys`
+ * are the keys the report's query has besides `scope` and `period`; any other key is refused.
+ */
+export function resolveWindow(
+  q: ReportQuery | undefined,
+  now: number,
+  defaultPeriod: PeriodInput = 'month',
+  extraKeys: readonly string[] = [],
+): Window {
   if (q !== undefined && (q === null || typeof q !== 'object')) throw new InvalidInputError('query', 'must be an object', q);
+  if (q !== undefined) checkQueryKeys(q, ['scope', 'period', ...extraKeys]);
   const scope = validateScope(q?.scope, 'query.scope', false);
   const p = q?.period ?? defaultPeriod;
   if (p === 'day' || p === 'week' || p === 'month') {

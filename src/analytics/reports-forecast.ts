@@ -10,6 +10,7 @@
  */
 import { InvalidInputError, instantiatePattern, periodAt, scopeKey, scopeMatches, validateScope, type Scope } from '../core/index.js';
 import type { ReportContext } from './analytics.js';
+import { checkQueryKeys } from './options.js';
 import { DAY_MS, g, type Fields } from './rollup.js';
 import { dot, leastSquares, quadratic, studentTQuantile } from './stats.js';
 import { daily, isoDay, round6, toCSV, total, tokenCount } from './view.js';
@@ -177,6 +178,8 @@ function int(v: unknown, field: string, min: number, max: number, def: number): 
 
 /** Forecast the meters of a scope and check its budgets. */
 export async function forecastReport(ctx: ReportContext, q: ForecastQuery): Promise<ForecastReport> {
+  if (q === null || typeof q !== 'object') throw new InvalidInputError('query', 'must be an object', q);
+  checkQueryKeys(q, ['scope', 'horizonDays', 'historyDays', 'confidence', 'meters']);
   const scope = validateScope(q.scope, 'query.scope', false);
   const horizon = int(q.horizonDays, 'query.horizonDays', 1, 366, 30);
   const historyDays = int(q.historyDays, 'query.historyDays', 2, 3660, 56);
@@ -185,6 +188,7 @@ export async function forecastReport(ctx: ReportContext, q: ForecastQuery): Prom
     throw new InvalidInputError('query.confidence', 'must be a number between 0.5 and 1 (exclusive)', q.confidence);
   }
   const meters = q.meters ?? METERS;
+  if (!Array.isArray(meters as unknown)) throw new InvalidInputError('query.meters', `must be an array of ${METERS.join(', ')}`, q.meters);
   for (const [i, m] of meters.entries()) {
     if (!METERS.includes(m)) throw new InvalidInputError(`query.meters[${i}]`, `must be one of ${METERS.join(', ')}`, m);
   }

@@ -210,7 +210,6 @@ export interface CatalogUpdateOptions {
 /**
  * Opt in to the catalog's remote price data (the package's own update mechanism). Never
  * called unless the user asks; it replaces the catalog data of the whole process.
- * Resolves with the date of the update.
  */
 export async function updateCatalog(options: CatalogUpdateOptions = {}): Promise<void> {
   const get = options.fetch ?? (globalThis.fetch as unknown as NonNullable<CatalogUpdateOptions['fetch']>);

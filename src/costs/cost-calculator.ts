@@ -10,6 +10,7 @@ import {
   GovernorError,
   InvalidInputError,
   systemClock,
+  validateId,
   toUnits,
   unitsToDecimal,
   formatUnits,
@@ -193,7 +194,35 @@ export interface PricedReport {
 }
 
 const COMPUTE_METERS = ['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'networkBytes'] as const;
-const NO_SCOPE: Scope = Object.freeze({});
+
+/** The options and their types (`unknown` ones are checked where they are used); any other key is refused. */
+const OPTION_TYPES: Readonly<Record<string, 'string' | 'function' | 'boolean' | 'object' | 'unknown'>> = {
+  currency: 'string',
+  exchangeRate: 'function',
+  clock: 'object',
+  models: 'object',
+  fallback: 'unknown',
+  catalog: 'boolean',
+  seedTables: 'boolean',
+  batchMultipliers: 'object',
+  compute: 'unknown',
+  vmTypeMultipliers: 'object',
+  machineTypes: 'object',
+  ledger: 'unknown',
+  onWarning: 'function',
+  record: 'function',
+};
+
+function checkOptions(o: unknown, field: string): void {
+  if (o === null || typeof o !== 'object') throw new InvalidInputError(field, 'must be an object', o);
+  for (const [k, v] of Object.entries(o)) {
+    const type = OPTION_TYPES[k];
+    if (type === undefined) throw new InvalidInputError(`${field}.${k}`, 'is not a known option', v);
+    if (v === undefined || type === 'unknown') continue;
+    if (typeof v !== type || v === null) throw new InvalidInputError(`${field}.${k}`, `must be a ${type}`, v);
+    if (k === 'clock' && typeof (v as Clock).now !== 'function') throw new InvalidInputError(`${field}.clock`, 'must be a Clock', v);
+  }
+}
 
 function count(v: unknown, field: string): bigint {
   if (v === undefined) return 0n;
@@ -201,6 +230,33 @@ function count(v: unknown, field: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   throw new InvalidInputError(field, 'must be a non-negative whole number', v);
 }
+
+function providerName(v: unknown, field: string): string | undefined {
+  return v === undefined ? undefined : modelName(v, field);
+}
+
+function flag(v: unknown, field: string): boolean {
+  if (v === undefined || typeof v === 'boolean') return v === true;
+  throw new InvalidInputError(field, 'must be a boolean', v);
+}
+
+/** Refuse keys outside `known` (a misspelt count would otherwise price as zero). */
+function knownKeys(v: object, known: ReadonlySet<string>, field: string): void {
+  for (const k in v)
+    if (!known.has(k)) throw new InvalidInputError(`${field}.${k}`, 'is not a known field', (v as Record<string, unknown>)[k]);
+}
+
+const USAGE_KEYS = new Set([
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'cacheWriteTokens',
+  'cacheWrite1hTokens',
+  'reasoningTokens',
+  'requests',
+]);
+const UPDATE_KEYS = new Set(['fetch']);
+const COMPUTE_KEYS = new Set(['cpuSeconds', 'memoryGbSeconds', 'gpuSeconds', 'storageGbMonths', 'networkBytes', 'sandboxSeconds']);
 
 function modelName(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.trim() === '' || v.length > 256)
@@ -230,13 +286,11 @@ export class CostCalculator {
   private readonly recorder: CostRecorder | undefined;
 
   constructor(options: CostCalculatorOptions = {}, field = 'options') {
-    if (options === null || typeof options !== 'object') throw new InvalidInputError(field, 'must be an object', options);
+    checkOptions(options, field);
     const o = options;
     this.currency = o.currency ?? 'USD';
     if (!/^[A-Z]{3,8}$/.test(this.currency))
       throw new InvalidInputError(`${field}.currency`, 'must be an upper-case currency code', o.currency);
-    if (o.exchangeRate !== undefined && typeof o.exchangeRate !== 'function')
-      throw new InvalidInputError(`${field}.exchangeRate`, 'must be a function (from, to) => rate', o.exchangeRate);
     this.rateOf = o.exchangeRate;
     this.clock = o.clock ?? systemClock;
     this.useCatalog = o.catalog ?? true;
@@ -296,13 +350,13 @@ export class CostCalculator {
 
   /** True when `model` (as written, with an optional provider) has a price, fallback excluded. */
   has(model: string, provider?: string): boolean {
-    const r = this.lookup(model, provider);
+    const r = this.lookup(modelName(model, 'model'), providerName(provider, 'provider'));
     return r !== undefined && r.source !== 'fallback';
   }
 
   /** How `model` resolves: provider, catalog model id, source and version, or undefined. */
   describe(model: string, provider?: string): { provider: string | undefined; model: string; source: string; version: string } | undefined {
-    const r = this.lookup(modelName(model, 'model'), provider);
+    const r = this.lookup(modelName(model, 'model'), providerName(provider, 'provider'));
     return r === undefined ? undefined : { provider: r.provider, model: r.model, source: r.source, version: r.version };
   }
 
@@ -311,6 +365,10 @@ export class CostCalculator {
    * data of the whole process; compiled prices are dropped and recompiled on next use.
    */
   async updateCatalog(options: CatalogUpdateOptions = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be { fetch? }', options);
+    knownKeys(options, UPDATE_KEYS, 'options');
+    if (options.fetch !== undefined && typeof options.fetch !== 'function')
+      throw new InvalidInputError('options.fetch', 'must be a function (url) => Promise<Response>', options.fetch);
     await updateCatalog(options);
     this.catalogVersion = `${CATALOG_PACKAGE}@${CATALOG_VERSION}+remote@${new Date(this.clock.now()).toISOString().slice(0, 10)}`;
     this.cache.clear();
@@ -556,8 +614,8 @@ export class CostCalculator {
     if (call === null || typeof call !== 'object') throw new InvalidInputError('call', 'must be an object', call);
     const model = modelName(call.model, 'call.model');
     const u = this.usage(call.usage, 'call.usage');
-    const batch = call.batch === true;
-    const r = this.required(model, call.provider);
+    const batch = flag(call.batch, 'call.batch');
+    const r = this.required(model, providerName(call.provider, 'call.provider'));
     const { set, variant } = this.at(r);
     const { level, tier } = levelFor(set, u.inputTokens);
     const s = batch ? r.batch : r.scaling;
@@ -581,6 +639,7 @@ export class CostCalculator {
 
   private usage(v: LlmUsage, field: string): TokenUsage {
     if (v === null || typeof v !== 'object') throw new InvalidInputError(field, 'must be an object of token counts', v);
+    knownKeys(v, USAGE_KEYS, field);
     const u = {
       inputTokens: count(v.inputTokens, `${field}.inputTokens`),
       outputTokens: count(v.outputTokens, `${field}.outputTokens`),
@@ -636,8 +695,8 @@ export class CostCalculator {
       input = BigInt(c.tokens);
       counter = c.counter;
     }
-    const batch = req.batch === true;
-    const r = this.required(model, req.provider);
+    const batch = flag(req.batch, 'request.batch');
+    const r = this.required(model, providerName(req.provider, 'request.provider'));
     const { set, variant } = this.at(r);
     const units = toPico(boundTokens(set, input, out), batch ? r.batch : r.scaling);
     const cost = unitsToDecimal(units);
@@ -701,6 +760,7 @@ export class CostCalculator {
     sandboxSeconds?: number | string;
   }): ComputeCost {
     if (u === null || typeof u !== 'object') throw new InvalidInputError('usage', 'must be an object', u);
+    knownKeys(u, COMPUTE_KEYS, 'usage');
     const q = (v: unknown, f: string): bigint | undefined => (v === undefined ? undefined : quantity(v, `usage.${f}`));
     return computeCost(
       this.computePricing.units({
@@ -747,7 +807,7 @@ export class CostCalculator {
         if (p.resource === 'memory') usage.memoryGbSeconds = p.usage;
       }
       await this.recorder({
-        scope: run.scope ?? NO_SCOPE,
+        scope: run.scope,
         name: 'sandbox',
         cost: units,
         usage,
@@ -771,10 +831,10 @@ export class CostCalculator {
   }
 
   /** Seed 004's ExecutionCost, summed exactly from the ledger entries of `{ execution: executionId }`. */
-  getExecutionCost(executionId: string): Promise<ExecutionCost> {
-    const id = modelName(executionId, 'executionId');
+  async getExecutionCost(executionId: string): Promise<ExecutionCost> {
+    const id = validateId(executionId, 'executionId');
     if (this.ledger === undefined)
-      return Promise.reject(new GovernorError('unsupported', 'unsupported: getExecutionCost needs a ledger (options.ledger or gov.costs)'));
+      throw new GovernorError('unsupported', 'unsupported: getExecutionCost needs a ledger (options.ledger or gov.costs)');
     return executionCost(this.ledger, id, this.currency);
   }
 }
