@@ -8,6 +8,7 @@ import {
   UnknownModelError,
   type LlmUsage,
   type PricingWarning,
+  type ModelPrice,
 } from '../src/index.js';
 import { ManualClock } from '../src/testing/index.js';
 import { invalid } from './helpers.js';
@@ -691,6 +692,12 @@ describe('the pipeline prices every call', () => {
     expect(invalid(() => createGovernor({ pricing: { models: { m: { input: 'x', output: '1' } } } })).field).toBe(
       'options.pricing.models.m.input',
     );
+    // A misspelt component is refused, not priced at its default.
+    const typo = { input: '1', output: '2', cachedInptu: '0.1' } as unknown as ModelPrice;
+    expect(invalid(() => createGovernor({ pricing: { models: { m: typo } } }))).toMatchObject({
+      field: 'options.pricing.models.m.cachedInptu',
+      value: '0.1',
+    });
     // A governor in another currency starts; USD prices are refused where they would be mixed in.
     const eur = createGovernor({ currency: 'EUR' });
     expect(() => eur.costs.priceCompute({ cpuSeconds: 1 })).toThrow(CurrencyMismatchError);

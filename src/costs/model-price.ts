@@ -114,9 +114,21 @@ function level(p: ComponentPrices, below: PriceLevel | undefined, field: string)
   };
 }
 
+/** The keys of a ModelPrice besides its components. */
+const MODEL_KEYS: readonly string[] = ['tiers', 'batchMultiplier', 'currency', 'version', 'effectiveDate'];
+
 /** Compile user prices (validated, naming `field` on error) into a {@link PriceSet}. */
 export function compileModelPrice(p: ModelPrice, field: string): PriceSet {
   if (p === null || typeof p !== 'object') throw new InvalidInputError(field, 'must be an object of prices per million tokens', p);
+  // A misspelt component would otherwise be priced at its default without a word.
+  for (const k of Object.keys(p)) {
+    if (!(COMPONENTS as readonly string[]).includes(k) && !MODEL_KEYS.includes(k))
+      throw new InvalidInputError(
+        `${field}.${k}`,
+        `is not a price option (${[...COMPONENTS, ...MODEL_KEYS].join(', ')})`,
+        p[k as keyof ModelPrice],
+      );
+  }
   const base = level(p, undefined, field);
   const levels: PriceLevel[] = [base];
   const thresholds: bigint[] = [];
