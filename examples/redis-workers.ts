@@ -66,6 +66,7 @@ if (role === undefined) {
       refused++;
     }
   }
+  await gov.close(); // sends what the store still has queued, then the client can go
   await client.quit();
   process.send?.({ worker, admitted, refused }, () => process.disconnect());
 }

@@ -1,7 +1,8 @@
 /**
  * `RedisStore`: the Store contract over Redis, shared by every process that uses the same
- * prefix. Each primitive is one Lua script (see scripts.ts), so a guarded call costs one
- * round trip to admit and one to settle, whatever the number of limits and scopes.
+ * prefix. Each primitive is one operation of a Lua script (see scripts.ts), so a guarded call
+ * costs one round trip to admit and one to settle, whatever the number of limits and scopes;
+ * and the operations of concurrent callers travel together, one script call per batch.
  */
 import { InvalidInputError, MAX_UNITS, scopeMatches, type Clock } from '../core/index.js';
 import {
@@ -20,7 +21,7 @@ import {
   type WindowState,
 } from '../storage/index.js';
 import { Connection, type RedisClient } from './connection.js';
-import type { ScriptName } from './scripts.js';
+import type { OpName } from './scripts.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -41,10 +42,27 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** Ledger entries kept in the stream (approximately, `XADD MAXLEN ~`; default 100,000). */
   ledgerMaxLen?: number;
+  /**
+   * Batches sent to Redis at a time (default 1). Operations that arrive while a batch is on its
+   * way wait and go together in the next one, so under load many calls share a round trip and a
+   * script call; 2 overlaps building a batch with Redis running the previous one.
+   */
+  maxInFlight?: number;
+}
+
+/** Operations per script call at most (a bigger queue goes in several batches). */
+const MAX_BATCH = 256;
+
+interface QueuedOp {
+  readonly name: OpName;
+  readonly now: string;
+  readonly args: readonly string[];
+  readonly resolve: (reply: unknown) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 const MIN_UNITS = -(2n ** 63n);
-const OPTION_KEYS = new Set(['client', 'prefix', 'clock', 'commandTimeoutMs', 'ledgerMaxLen']);
+const OPTION_KEYS = new Set(['client', 'prefix', 'clock', 'commandTimeoutMs', 'ledgerMaxLen', 'maxInFlight']);
 const GLOB = /[*?[\]\\]/g;
 
 /** The Store contract over Redis: one Lua script per primitive, atomic across processes. */
@@ -55,6 +73,12 @@ export class RedisStore implements Store {
   private readonly clock: Clock | undefined;
   private readonly maxLen: string;
   private readonly route: string;
+  private readonly maxInFlight: number;
+  private queue: QueuedOp[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private idle: (() => void)[] = [];
+  private deferred = false;
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
@@ -70,6 +94,9 @@ export class RedisStore implements Store {
     const maxLen = options.ledgerMaxLen ?? 100_000;
     if (!Number.isSafeInteger(maxLen) || maxLen < 1)
       throw new InvalidInputError('ledgerMaxLen', 'must be a positive integer', options.ledgerMaxLen);
+    const maxInFlight = options.maxInFlight ?? 1;
+    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1)
+      throw new InvalidInputError('maxInFlight', 'must be a positive integer', options.maxInFlight);
     const clock = options.clock ?? 'server';
     if (clock !== 'server' && (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function'))
       throw new InvalidInputError('clock', "must be 'server' or a Clock", clock);
@@ -84,6 +111,7 @@ export class RedisStore implements Store {
     this.route = `${this.keyPrefix}leases`;
     this.clock = clock === 'server' ? undefined : clock;
     this.maxLen = String(maxLen);
+    this.maxInFlight = maxInFlight;
   }
 
   /** The Redis key of the ledger stream (for export with `XRANGE`, see docs/redis.md). */
@@ -152,7 +180,7 @@ export class RedisStore implements Store {
       if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
       args.push(w.key, num(w.delta), String(Math.floor(w.at)));
     }
-    const r = (await this.run('commit', args)) as unknown[];
+    const r = (await this.run('commit', args, req.deferrable === true)) as unknown[];
     if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
     const used: bigint[] = [];
     for (let i = 1; i < r.length; i++) used.push(BigInt(r[i] as string));
@@ -237,7 +265,7 @@ export class RedisStore implements Store {
     let start = q.cursor ?? '-';
     const batch = String(Math.min(1000, limit + 1));
     for (;;) {
-      const rows = (await this.conn.command(['XRANGE', this.ledgerKey, start, '+', 'COUNT', batch])) as [string, string[]][];
+      const rows = (await this.run('xrange', [start, batch])) as [string, string[]][];
       for (const [id, fields] of rows) {
         const e = JSON.parse(fields[1] as string) as LedgerEntry;
         if (!matches(q, e)) continue;
@@ -260,7 +288,7 @@ export class RedisStore implements Store {
   }
 
   async getValue(key: string): Promise<VersionedValue | undefined> {
-    const r = (await this.conn.command(['HMGET', `${this.keyPrefix}v:${key}`, 'n', 's'])) as (string | null)[];
+    const r = (await this.run('getValue', [key])) as (string | null)[];
     return r[0] === null || r[0] === undefined ? undefined : { version: Number(r[0]), value: r[1] ?? '' };
   }
 
@@ -277,14 +305,91 @@ export class RedisStore implements Store {
     return Number(await this.run('sweep', []));
   }
 
-  /** Stop the timeout timer. The client is the caller's: close it yourself (`client.quit()`). */
-  close(): void {
+  /**
+   * Send what is queued, wait for every answer, then stop the timeout timer. The client is the
+   * caller's: quit it yourself after this (`client.quit()`), or queued writes are lost.
+   */
+  async close(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      const idle = new Promise<void>((resolve) => this.idle.push(resolve));
+      this.schedule();
+      await idle;
+    }
     this.conn.close();
   }
 
-  private run(name: ScriptName, args: string[]): Promise<unknown> {
+  /**
+   * Queue one operation. Operations queued in the same turn of the event loop, and those that
+   * arrive while `maxInFlight` batches are on their way, go to Redis together as one script
+   * call, in the order they were queued (so a read sees this store's earlier writes).
+   */
+  private run(name: OpName, args: string[], deferrable = false): Promise<unknown> {
     const now = this.clock === undefined ? '' : String(Math.floor(this.clock.now()));
-    return this.conn.script(name, this.route, [this.keyPrefix, now, ...args]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ name, now, args, resolve, reject });
+      if (deferrable) this.later();
+      else this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.queue.length === 0 && this.inFlight === 0 && this.idle.length > 0) {
+      const idle = this.idle;
+      this.idle = [];
+      for (const resolve of idle) resolve();
+    }
+    if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    queueMicrotask(this.flush);
+  }
+
+  /**
+   * A deferrable operation (a background commit) waits for the next one that is not, so both
+   * go in one round trip; if none comes within this turn of the event loop, it goes alone.
+   */
+  private later(): void {
+    if (this.deferred) return;
+    this.deferred = true;
+    setImmediate(() => {
+      this.deferred = false;
+      this.schedule();
+    });
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const q = this.queue;
+      this.queue = q.length > MAX_BATCH ? q.slice(MAX_BATCH) : [];
+      this.send(q.length > MAX_BATCH ? q.slice(0, MAX_BATCH) : q);
+    }
+  };
+
+  private send(ops: readonly QueuedOp[]): void {
+    const argv = [this.keyPrefix];
+    for (const op of ops) {
+      argv.push(op.name, op.now, String(op.args.length));
+      for (const a of op.args) argv.push(a);
+    }
+    this.inFlight++;
+    this.conn.script('batch', this.route, argv).then(
+      (reply) => {
+        this.inFlight--;
+        const replies = reply as unknown[];
+        for (let i = 0; i < ops.length; i++) {
+          const r = replies[i];
+          // An operation the script could not run (a Redis error inside it) fails alone.
+          if (Array.isArray(r) && r[0] === '!err') ops[i]!.reject(new Error(String(r[1])));
+          else ops[i]!.resolve(r);
+        }
+        this.schedule();
+      },
+      (e: unknown) => {
+        this.inFlight--;
+        for (const op of ops) op.reject(e);
+        this.schedule();
+      },
+    );
   }
 
   private scriptError(r: unknown[], windowField: string, counterField: string, id?: string): InvalidInputError {

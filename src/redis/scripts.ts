@@ -1,41 +1,38 @@
 /**
- * The Lua scripts of {@link RedisStore}: one per Store primitive, so each primitive is one
- * round trip and atomic. Every script gets the key prefix (with its `{hash tag}`) as ARGV[1]
- * and `now` as ARGV[2] ('' = the Redis server's `TIME`), declares one key of that slot for
- * routing, and builds the other key names from the prefix: they all hash to the same slot.
+ * The Lua of {@link RedisStore}: one script, `batch`, that runs a list of Store operations in
+ * order, each atomic (a script runs alone on the server). The store sends the operations of
+ * concurrent callers together, so many guarded calls share one round trip and one script
+ * call. The script gets the key prefix (with its `{hash tag}`) as ARGV[1] and, per operation,
+ * `now` ('' = the Redis server's `TIME`); it declares one key of that slot for routing and
+ * builds the other key names from the prefix: they all hash to the same slot.
  *
  * Money: counters are signed 64-bit integers kept as decimal strings. Lua numbers are doubles,
  * exact only to 2^53, so an amount is added or compared as a double only when every operand
  * is below 1e14 (sums stay far below 2^53); otherwise on two exact limbs (value = hi * 1e9 +
  * lo), each well inside 2^53, and written back as a string. Window weights stay doubles.
  *
- * Speed: a script's cost is mostly Lua work and `redis.call`s, so the hot scripts (reserve,
- * commit) read each hash once (HMGET), write it once (HSET), and pass numbers to redis.call
- * (formatted in C) rather than through string.format.
+ * Speed: a script's cost is mostly its `redis.call`s (each a few µs), so a batch reads every
+ * counter, window and reservation it needs once, keeps them in Lua tables while its
+ * operations run, and writes each changed one back once at the end (see "the batch cache").
  *
  * Key layout under prefix P = `{tag}:`:
  * - `P c:<key>`  counter: hash { u = used, h = held, x = when its TTL runs out (store clock; absent: no TTL) }
  * - `P w:<key>`  window: hash { m = 'b'|'e', W = windowMs, B = buckets, T = total, L = last bucket index, 1..B = bucket counts }
  *                (exact windows keep `t<ms>` = weight of the hits at that ms instead of buckets)
  * - `P l:<key>`  exact window's hit times: sorted set (member = score = ms)
- * - `P r:<id>`   live reservation: hash { e = lease end, .<counter key> = amount held }
+ * - `P res`      live reservations: hash { <id> = '<lease end>|' .. ('<#key>:<key><amount>|')* }
  * - `P leases`   sorted set of live reservation ids by lease end
  * - `P v:<key>`  versioned value: hash { n = version, s = value }
  * - `P ledger`   stream of ledger entries (field `e` = JSON), capped with MAXLEN ~
  */
 
-// Per call: the prefix, now and the leases key (upvalues of the helpers below).
+// Per batch: the prefix and the keys of leases and reservations (upvalues of the helpers).
 const SETUP = `
 if redis.replicate_commands then redis.replicate_commands() end
 floor, sub, call = math.floor, string.sub, redis.call
 P = ARGV[1]
-if ARGV[2] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-else
-  now = tonumber(ARGV[2])
-end
 LEASES = P .. 'leases'
+RES = P .. 'res'
 `;
 
 // Constants and helpers, shared by every script (and built once in the function library).
@@ -145,42 +142,116 @@ local function ttlFor(existed, x, exp, holdEnd, slack)
   return ttl + extra
 end
 
--- Drop one hold from a counter (a counter deleted meanwhile is skipped; never below 0).
-local function dropHold(key, amount)
-  local ck = P .. 'c:' .. key
-  local h = call('HGET', ck, 'h')
-  if not h then return end
-  local nh = addDec(h, amount, -1)
-  if nh == nil or sub(nh, 1, 1) == '-' then nh = '0' end
-  call('HSET', ck, 'h', nh)
+-- ---- the batch cache ----------------------------------------------------------------------
+-- A batch runs many operations in one script. Counters, bucketed windows and reservation
+-- records are read from Redis once per batch, changed in Lua tables, and written back once at
+-- the end (flush), so the cost of a batch is mostly Lua work, not one redis.call per field per
+-- operation. Operations stay atomic (a script runs alone) and see each other's changes in
+-- order; each checks everything before it changes anything, so a refusal writes nothing.
+
+local CC, CW, CR, RSET, RDEL
+
+local function resetCache()
+  CC, CW, CR, RSET, RDEL = {}, {}, {}, {}, {}
 end
 
--- A reservation: hash { e = lease end, .<counter key> = amount held }, indexed in LEASES.
--- Returns its lease end (nil when absent) and { key = amount }.
-local function loadRes(id)
-  local f = call('HGETALL', P .. 'r:' .. id)
-  if #f == 0 then return nil, nil end
-  local ends, holds = nil, {}
-  for i = 1, #f, 2 do
-    local k = f[i]
-    if k == 'e' then ends = tonumber(f[i + 1]) else holds[sub(k, 2)] = f[i + 1] end
+-- A counter's state: { ck, u, h (false: no field), x (false: no TTL), existed, dirty, pexp }.
+local function cnt(key)
+  local s = CC[key]
+  if s == nil then
+    local ck = P .. 'c:' .. key
+    local r = call('HMGET', ck, 'u', 'h', 'x')
+    s = { ck = ck, u = r[1] or '0', h = r[2], x = r[3], existed = (r[1] or r[2]) and true or false }
+    CC[key] = s
   end
-  return ends or 0, holds
+  return s
+end
+
+-- Drop one hold from a counter (a counter deleted meanwhile is skipped; never below 0).
+local function dropHold(key, amount)
+  local s = cnt(key)
+  if not s.h then return end
+  local nh = addDec(s.h, amount, -1)
+  if nh == nil or sub(nh, 1, 1) == '-' then nh = '0' end
+  s.h = nh
+  s.dirty = true
+end
+
+-- A reservation: field <id> of hash RES = '<lease end>|' .. ('<#key>:<key><amount>|')*, and
+-- member <id> of the sorted set LEASES scored by its lease end.
+local function getRec(id)
+  local r = CR[id]
+  if r == nil then
+    r = call('HGET', RES, id)
+    CR[id] = r
+  end
+  return r
+end
+
+-- Prefetch the records of many ids with one HMGET.
+local function prefetch(ids)
+  if #ids == 0 then return end
+  local r = call('HMGET', RES, unpack(ids))
+  for i, id in ipairs(ids) do CR[id] = r[i] end
+end
+
+-- Returns a reservation's lease end (nil when absent) and { key = amount }.
+local function loadRes(id)
+  local r = getRec(id)
+  if not r then return nil, nil end
+  local find = string.find
+  local bar = find(r, '|', 1, true)
+  local holds = {}
+  local i, n = bar + 1, #r
+  while i <= n do
+    local colon = find(r, ':', i, true)
+    local klen = tonumber(sub(r, i, colon - 1))
+    local kend = colon + klen
+    local e = find(r, '|', kend + 1, true)
+    holds[sub(r, colon + 1, kend)] = sub(r, kend + 1, e - 1)
+    i = e + 1
+  end
+  return tonumber(sub(r, 1, bar - 1)), holds
+end
+
+local function putRes(id, ends, rec)
+  CR[id] = rec
+  RSET[id] = ends
+  RDEL[id] = nil
 end
 
 local function forgetRes(id)
-  call('DEL', P .. 'r:' .. id)
-  call('ZREM', LEASES, id)
+  CR[id] = false
+  RSET[id] = nil
+  RDEL[id] = true
+end
+
+local function flushLeases()
+  local hset, zadd, hdel = { RES }, { LEASES }, { RES }
+  for id, ends in pairs(RSET) do
+    hset[#hset + 1] = id; hset[#hset + 1] = CR[id]
+    zadd[#zadd + 1] = ends; zadd[#zadd + 1] = id
+  end
+  for id in pairs(RDEL) do hdel[#hdel + 1] = id end
+  if #hset > 1 then call('HSET', unpack(hset)); call('ZADD', unpack(zadd)) end
+  if #hdel > 1 then
+    call('HDEL', unpack(hdel))
+    hdel[1] = LEASES
+    call('ZREM', unpack(hdel))
+  end
+  RSET, RDEL = {}, {}
 end
 
 -- Return the amounts of leases that ended at or before now (a bounded batch per call).
 local function expireLeases(limit)
+  flushLeases()
   local due = call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 0, limit)
   for _, id in ipairs(due) do
     local _, holds = loadRes(id)
     if holds then for k, a in pairs(holds) do dropHold(k, a) end end
     forgetRes(id)
   end
+  flushLeases()
   return #due
 end
 
@@ -347,6 +418,43 @@ local function saveBuckets(w)
   w.moved = nil
 end
 
+-- A bucketed window changed by an operation: kept in the batch cache and saved at the flush.
+local function touch(w)
+  CW[w.key] = w
+  w.pend = true
+end
+
+-- A window through the batch cache (bucketed ones; an exact window's log is read each time).
+local function cwin(key, W, B)
+  local w = CW[key]
+  if w then
+    local s = floor(now / (w.W / w.B)) % w.B + 1
+    if w.c[s] == nil then needSlots(w, { s }) end
+    return w
+  end
+  w = loadWin(key, W, B)
+  if w and w.mode == 'b' then CW[key] = w end
+  return w
+end
+
+-- Write back what the batch changed.
+local function flush()
+  for _, s in pairs(CC) do
+    if s.dirty then
+      local args = { s.ck, 'u', s.u }
+      if s.h then args[#args + 1] = 'h'; args[#args + 1] = s.h end
+      if s.x then args[#args + 1] = 'x'; args[#args + 1] = s.x end
+      call('HSET', unpack(args))
+      if s.pexp then call('PEXPIRE', s.ck, s.pexp) end
+      s.dirty, s.pexp = nil, nil
+    end
+  end
+  for _, w in pairs(CW) do
+    if w.pend then saveBuckets(w); w.pend = nil end
+  end
+  flushLeases()
+end
+
 local function winAdd(w, weight)
   if w.mode == 'b' then
     local idx = advance(w)
@@ -354,7 +462,7 @@ local function winAdd(w, weight)
     w.c[s] = w.c[s] + weight
     w.dirty[s] = true
     w.T = w.T + weight
-    saveBuckets(w)
+    touch(w)
   else
     expireLog(w)
     local f = 't' .. num(now)
@@ -379,7 +487,7 @@ local function winAdjust(w, at, delta)
     local n = w.B
     local b = floor(at / (w.W / n))
     if b > idx or b <= idx - n then
-      if w.moved then saveBuckets(w) end
+      if w.moved then touch(w) end
       return
     end
     local s = b % n + 1
@@ -389,7 +497,7 @@ local function winAdjust(w, at, delta)
     w.c[s] = after
     w.dirty[s] = true
     w.T = w.T + after - before
-    saveBuckets(w)
+    touch(w)
   else
     expireLog(w)
     local f = 't' .. num(at)
@@ -402,9 +510,6 @@ local function winAdjust(w, at, delta)
   end
 end
 `;
-
-/** An EVAL script: the helpers are built on every call. */
-const PRELUDE = `local P, now, LEASES, floor, sub, call\n${SETUP}${HELPERS}`;
 
 /** reserve: ARGV = P, now, leaseMs, id, dryRun, nCounters, nWindows, (key, amount, cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* */
 const RESERVE_BODY = `
@@ -423,7 +528,7 @@ for i = 1, nw do
   local o = base + (i - 1) * 6
   local key, W, limit, weight, B, mode = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]), ARGV[o + 6]
   local w
-  if mode == 'b' then w = loadWin(key, W, B) else w = loadWin(key) end
+  if mode == 'b' then w = cwin(key, W, B) else w = loadWin(key) end
   local count = 0
   if w then
     if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, num(w.W), num(w.B) } end
@@ -441,20 +546,19 @@ for i = 1, nw do
   counts[i] = num(count + weight)
 end
 local holds = false
-local used, held, xs, existed = {}, {}, {}, {}
+local st = {}
 for i = 1, nc do
   local o = 7 + (i - 1) * 4
   local key, amount, cap = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
   if amount ~= '0' then holds = true end
   if cap ~= '' or (amount ~= '0' and not dry) then
-    local st = call('HMGET', P .. 'c:' .. key, 'u', 'h', 'x')
-    used[i], held[i], xs[i] = st[1] or '0', st[2] or '0', st[3]
-    existed[i] = st[1] or st[2]
+    local s = cnt(key)
+    st[i] = s
     if cap ~= '' then
-      local c = cmpCap(used[i], held[i], amount, cap)
+      local c = cmpCap(s.u, s.h or '0', amount, cap)
       if c > 0 or (amount == '0' and c >= 0) then
         if not swept then return RETRY end
-        return { 0, 'c', i - 1, used[i], held[i] }
+        return { 0, 'c', i - 1, s.u, s.h or '0' }
       end
     end
   end
@@ -469,12 +573,12 @@ if holds then
   for i = 1, nc do
     local a = ARGV[7 + (i - 1) * 4 + 2]
     if a ~= '0' then
-      newHeld[i] = addDec(held[i], a, 1)
+      newHeld[i] = addDec(st[i].h or '0', a, 1)
       if newHeld[i] == nil then return { -1, 'overflow', i - 1 } end
     end
   end
-  -- The first write: a live id is refused before anything changes.
-  if call('ZADD', LEASES, 'NX', expiresAt, id) == 0 then
+  -- A live id is refused before anything changes.
+  if getRec(id) then
     if not swept then return RETRY end
     return { -1, 'dupid' }
   end
@@ -483,23 +587,21 @@ for i = 1, nw do
   winAdd(wins[i], tonumber(ARGV[base + (i - 1) * 6 + 4]))
 end
 if holds then
-  local rec = { P .. 'r:' .. id, 'e', expiresAt }
+  local rec = { num(expiresAt), '|' }
   for i = 1, nc do
     local o = 7 + (i - 1) * 4
     local key, amount, exp = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4]
     if amount ~= '0' then
-      local ck = P .. 'c:' .. key
-      local ttl = ttlFor(existed[i], xs[i], exp, expiresAt, leaseMs)
-      local args = { ck, 'h', newHeld[i] }
-      if not existed[i] then args[4], args[5] = 'u', '0' end
-      if ttl then args[#args + 1] = 'x'; args[#args + 1] = now + ttl end
-      call('HSET', unpack(args))
-      if ttl then call('PEXPIRE', ck, ttl) end
-      rec[#rec + 1] = '.' .. key
-      rec[#rec + 1] = amount
+      local s = st[i]
+      local ttl = ttlFor(s.existed, s.x, exp, expiresAt, leaseMs)
+      s.h = newHeld[i]
+      if ttl then s.x = num(now + ttl); s.pexp = ttl end
+      s.existed = true
+      s.dirty = true
+      rec[#rec + 1] = #key .. ':' .. key .. amount .. '|'
     end
   end
-  call('HSET', unpack(rec))
+  putRes(id, expiresAt, table.concat(rec))
 end
 return out
 end
@@ -516,55 +618,47 @@ const COMMIT_BODY = `
 local id = ARGV[3]
 local nc, nw = tonumber(ARGV[4]), tonumber(ARGV[5])
 local ledger, maxLen = ARGV[6], ARGV[7]
-local ends, holds = loadRes(id)
-local st, newU, last = {}, {}, {}
+local st, newU, run = {}, {}, {}
 for i = 1, nc do
   local key = ARGV[7 + (i - 1) * 3 + 1]
-  local s = last[key]
-  if s == nil then
-    local r = call('HMGET', P .. 'c:' .. key, 'u', 'h', 'x')
-    s = { u = r[1] or '0', h = r[2], x = r[3], existed = r[1] or r[2] }
-    last[key] = s
-  end
+  local s = cnt(key)
   st[i] = s
-  newU[i] = addDec(s.u, ARGV[7 + (i - 1) * 3 + 2], 1)
+  newU[i] = addDec(run[key] or s.u, ARGV[7 + (i - 1) * 3 + 2], 1)
   if newU[i] == nil then return { -1, 'overflow', i - 1 } end
-  s.u = newU[i]
+  run[key] = newU[i]
 end
+local ends, holds = loadRes(id)
 local found = 0
 if ends then
   if ends > now then found = 1 end
-  call('DEL', P .. 'r:' .. id)
-  call('ZREM', LEASES, id)
+  forgetRes(id)
 end
 local out = { found }
 for i = 1, nc do
   local o = 7 + (i - 1) * 3
   local key, exp = ARGV[o + 1], ARGV[o + 3]
-  local ck = P .. 'c:' .. key
   local s = st[i]
   local ttl = ttlFor(s.existed, s.x, exp, nil, 0)
-  local args = { ck, 'u', newU[i] }
+  s.u = newU[i]
   local hold = holds and holds[key]
   if hold then
     holds[key] = nil
     if s.h then
       local nh = addDec(s.h, hold, -1)
       if nh == nil or sub(nh, 1, 1) == '-' then nh = '0' end
-      args[4], args[5] = 'h', nh
+      s.h = nh
     end
   end
-  if ttl then args[#args + 1] = 'x'; args[#args + 1] = now + ttl; s.x = now + ttl end
-  call('HSET', unpack(args))
-  if ttl then call('PEXPIRE', ck, ttl) end
+  if ttl then s.x = num(now + ttl); s.pexp = ttl end
   s.existed = true
+  s.dirty = true
   out[i + 1] = newU[i]
 end
 if holds then for k, a in pairs(holds) do dropHold(k, a) end end
 local base = 7 + nc * 3
 for i = 1, nw do
   local o = base + (i - 1) * 3
-  local w = loadWin(ARGV[o + 1])
+  local w = cwin(ARGV[o + 1])
   if w then winAdjust(w, tonumber(ARGV[o + 3]), tonumber(ARGV[o + 2])) end
 end
 if ledger ~= '' then call('XADD', P .. 'ledger', 'MAXLEN', '~', maxLen, '*', 'e', ledger) end
@@ -585,33 +679,22 @@ return 0
 /** add: ARGV = P, now, n, (key, amount, expiresAt)* */
 const ADD_BODY = `
 local n = tonumber(ARGV[3])
-local st, newU, last = {}, {}, {}
+local st, newU, run = {}, {}, {}
 for i = 1, n do
   local key = ARGV[3 + (i - 1) * 3 + 1]
-  local s = last[key]
-  if s == nil then
-    local r = call('HMGET', P .. 'c:' .. key, 'u', 'h', 'x')
-    s = { u = r[1] or '0', x = r[3], existed = r[1] or r[2] }
-    last[key] = s
-  end
+  local s = cnt(key)
   st[i] = s
-  newU[i] = addDec(s.u, ARGV[3 + (i - 1) * 3 + 2], 1)
+  newU[i] = addDec(run[key] or s.u, ARGV[3 + (i - 1) * 3 + 2], 1)
   if newU[i] == nil then return { -1, 'overflow', i - 1 } end
-  s.u = newU[i]
+  run[key] = newU[i]
 end
 for i = 1, n do
-  local o = 3 + (i - 1) * 3
-  local ck = P .. 'c:' .. ARGV[o + 1]
   local s = st[i]
-  local ttl = ttlFor(s.existed, s.x, ARGV[o + 3], nil, 0)
-  if ttl then
-    call('HSET', ck, 'u', newU[i], 'x', now + ttl)
-    call('PEXPIRE', ck, ttl)
-    s.x = now + ttl
-  else
-    call('HSET', ck, 'u', newU[i])
-  end
+  local ttl = ttlFor(s.existed, s.x, ARGV[3 + (i - 1) * 3 + 3], nil, 0)
+  s.u = newU[i]
+  if ttl then s.x = num(now + ttl); s.pexp = ttl end
   s.existed = true
+  s.dirty = true
 end
 return newU
 `;
@@ -621,11 +704,21 @@ const READ_BODY = `
 expireLeases(100)
 local out = {}
 for i = 3, #ARGV do
-  local st = redis.call('HMGET', P .. 'c:' .. ARGV[i], 'u', 'h')
-  table.insert(out, st[1] or '0')
-  table.insert(out, st[2] or '0')
+  local s = cnt(ARGV[i])
+  out[#out + 1] = s.u
+  out[#out + 1] = s.h or '0'
 end
 return out
+`;
+
+/** getValue: ARGV = P, now, key → version, value (nil when absent) */
+const GET_VALUE_BODY = `
+return call('HMGET', P .. 'v:' .. ARGV[3], 'n', 's')
+`;
+
+/** xrange: ARGV = P, now, start, count → ledger stream entries */
+const XRANGE_BODY = `
+return call('XRANGE', P .. 'ledger', ARGV[3], '+', 'COUNT', ARGV[4])
 `;
 
 /** readWindows: ARGV = P, now, (key, windowMs, limit, buckets, mode)* → count, retryAfterMs ('inf'), resetMs triples */
@@ -701,7 +794,7 @@ end
 return total
 `;
 
-/** The body of every script by name (after the helpers). */
+/** The body of every operation by name (after the helpers). */
 const BODIES = {
   reserve: RESERVE_BODY,
   commit: COMMIT_BODY,
@@ -714,19 +807,88 @@ const BODIES = {
   appendLedger: APPEND_LEDGER_BODY,
   compareAndSet: COMPARE_AND_SET_BODY,
   sweep: SWEEP_BODY,
+  getValue: GET_VALUE_BODY,
+  xrange: XRANGE_BODY,
 } as const;
 
-/** Every script by name, as sent to EVAL. */
-export const SCRIPTS = Object.fromEntries(Object.entries(BODIES).map(([k, b]) => [k, PRELUDE + b])) as Record<keyof typeof BODIES, string>;
+/** An operation of a batch. */
+export type OpName = keyof typeof BODIES;
 
-/** A script's name. */
-export type ScriptName = keyof typeof BODIES;
+/** The operations as Lua functions of one table, and those that see Redis itself rather than the batch cache. */
+const OPS = `
+local OPS = {}
+${Object.entries(BODIES)
+  .map(([k, b]) => `OPS.${k} = function()\n${b}\nend\n`)
+  .join('')}
+local DIRECT = { readWindows = true, delete = true, scanKeys = true }
+`;
 
 /**
- * The same scripts as one Redis Functions library (Redis 7+, `FUNCTION LOAD`): the helpers
- * are built once when the library loads instead of on every call, which is most of a small
- * script's cost. Library and function names carry a hash of the source, so versions of this
- * package that share a server each find their own.
+ * batch: ARGV = P, then per operation: name, now ('' = the server's TIME, read once per
+ * batch), n, n arguments. Runs the operations in order, each atomic and isolated (pcall: an
+ * operation that fails returns { '!err', message } and the others go on), then writes back
+ * what the batch cache holds. Returns one reply per operation.
+ */
+const BATCH = `
+local ops, ids = {}, {}
+local i, N = 2, #ARGV
+while i <= N do
+  local name, t, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local a = { P, t }
+  for j = 1, n do a[j + 2] = ARGV[i + 2 + j] end
+  ops[#ops + 1] = name
+  ops[#ops + 1] = a
+  if name == 'reserve' then
+    if a[4] ~= '' then ids[#ids + 1] = a[4] end
+  elseif name == 'commit' or name == 'release' then
+    ids[#ids + 1] = a[3]
+  end
+  i = i + 3 + n
+end
+resetCache()
+prefetch(ids)
+local out, serverNow = {}, nil
+for k = 1, #ops, 2 do
+  local name, a = ops[k], ops[k + 1]
+  if a[2] == '' then
+    if serverNow == nil then
+      local t = call('TIME')
+      serverNow = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+    end
+    now = serverNow
+  else
+    now = tonumber(a[2])
+  end
+  ARGV = a
+  local direct = DIRECT[name]
+  if direct then flush() end
+  local ok, r = pcall(OPS[name])
+  if direct then resetCache() end
+  if ok then
+    out[#out + 1] = r
+  else
+    if type(r) == 'table' then r = r.err end
+    out[#out + 1] = { '!err', tostring(r) }
+  end
+end
+flush()
+return out
+`;
+
+/** The locals every part shares (in the function library they live as long as the library). */
+const LOCALS = 'local ARGV, P, now, LEASES, RES, floor, sub, call';
+
+/** The batch as one EVAL script (servers without Functions): the helpers are built on every call. */
+export const SCRIPTS = { batch: `${LOCALS} = ARGV\n${HELPERS}${OPS}${SETUP}${BATCH}` } as const;
+
+/** A script's name. */
+export type ScriptName = keyof typeof SCRIPTS;
+
+/**
+ * The same batch as one Redis Functions library (Redis 7+, `FUNCTION LOAD`): the helpers and
+ * operations are built once when the library loads instead of on every call, which is most of
+ * a small script's cost. Library and function names carry a hash of the source, so versions of
+ * this package that share a server each find their own.
  */
 export function functionLibrary(hash: string): {
   readonly name: string;
@@ -735,12 +897,7 @@ export function functionLibrary(hash: string): {
 } {
   const tag = hash.slice(0, 12);
   const name = `agent_governor_${tag}`;
-  const functions = {} as Record<ScriptName, string>;
-  let code = `#!lua name=${name}\nlocal ARGV, P, now, LEASES, floor, sub, call\n${HELPERS}\n`;
-  for (const [k, body] of Object.entries(BODIES) as [ScriptName, string][]) {
-    const fn = `ag_${tag}_${k.toLowerCase()}`;
-    functions[k] = fn;
-    code += `redis.register_function('${fn}', function(_, argv)\nARGV = argv\n${SETUP}\n${body}\nend)\n`;
-  }
-  return { name, code, functions };
+  const fn = `ag_${tag}_batch`;
+  const code = `#!lua name=${name}\n${LOCALS}\n${HELPERS}${OPS}redis.register_function('${fn}', function(_, argv)\nARGV = argv\n${SETUP}${BATCH}end)\n`;
+  return { name, code, functions: { batch: fn } };
 }

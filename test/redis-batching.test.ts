@@ -1,0 +1,188 @@
+// RedisStore batching: operations of concurrent callers share one script call, each still
+// atomic and isolated; `settle: 'background'` sends a call's commit with the next admission.
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGovernor, type Governor } from 'agent-governor';
+import { ManualClock } from 'agent-governor/testing';
+import { RedisStore } from 'agent-governor/redis';
+import { connectRedis, dropPrefix, freshPrefix } from './redis-helpers.js';
+
+let client: Redis;
+let prefix: string;
+const clock = new ManualClock(Date.UTC(2026, 0, 5));
+const open: { close(): unknown }[] = [];
+
+beforeAll(async () => {
+  client = await connectRedis();
+});
+afterAll(async () => {
+  await client?.quit();
+});
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
+  await dropPrefix(client, prefix);
+});
+
+/** A client that records the script calls (FCALL / EVALSHA / EVAL): the operation names in each. */
+function counting(): { client: Redis; batches: string[][] } {
+  const batches: string[][] = [];
+  const proxy = {
+    call: (command: string, ...args: string[]): Promise<unknown> => {
+      if (command === 'FCALL' || command === 'EVALSHA' || command === 'EVAL') {
+        // args: function/sha, numkeys (1), key, prefix, then (name, now, n, n args)*
+        const ops: string[] = [];
+        for (let i = 4; i < args.length; i += 3 + Number(args[i + 2])) ops.push(args[i] as string);
+        batches.push(ops);
+      }
+      return client.call(command, ...args);
+    },
+  };
+  return { client: proxy as unknown as Redis, batches };
+}
+
+function store(c: Redis, options: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}): RedisStore {
+  prefix = freshPrefix('batch');
+  const s = new RedisStore({ client: c, prefix, clock, ...options });
+  open.push(s);
+  return s;
+}
+
+describe('RedisStore batches', () => {
+  it('sends the operations of 50 concurrent callers in one script call, each answered on its own', async () => {
+    const { client: c, batches } = counting();
+    const s = store(c);
+    await s.read(['k']); // loads the library: later counts are of batches only
+    batches.length = 0;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => s.reserve({ id: `r${i}`, counters: [{ key: 'k', amount: 1n, cap: 30n }], leaseMs: 60_000 })),
+    );
+    expect(batches.map((b) => b.length)).toEqual([50]);
+    // In queue order: the first 30 fit under the cap, the other 20 are refused and see all 30 held.
+    expect(results.filter((r) => r.ok)).toHaveLength(30);
+    expect(results.slice(0, 30).every((r) => r.ok)).toBe(true);
+    expect(results[30]).toEqual({ ok: false, failure: { type: 'counter', index: 0, used: 0n, held: 30n } });
+    expect(await s.read(['k'])).toEqual([{ used: 0n, held: 30n }]);
+  });
+
+  it('queues what arrives while a batch is on its way and sends it as the next batch, in order', async () => {
+    const { client: c, batches } = counting();
+    const s = store(c);
+    await s.read(['k']);
+    batches.length = 0;
+    const first = s.add([{ key: 'k', amount: 1n }]);
+    await Promise.resolve(); // the first batch leaves with one operation
+    const rest = Array.from({ length: 10 }, (_, i) => s.add([{ key: 'k', amount: BigInt(i + 2) }]));
+    expect(await first).toEqual([1n]);
+    // Each add sees the ones queued before it: 1, then +2 ... +11.
+    expect(await Promise.all(rest)).toEqual([3n, 6n, 10n, 15n, 21n, 28n, 36n, 45n, 55n, 66n].map((v) => [v]));
+    expect(batches.map((b) => b.length)).toEqual([1, 10]);
+  });
+
+  it('fails an operation Redis refuses alone: the others of its batch still apply', async () => {
+    const s = store(client);
+    await client.set(`{${prefix}}:c:bad`, 'not a hash');
+    const [bad, good] = await Promise.allSettled([
+      s.reserve({ id: 'a', counters: [{ key: 'bad', amount: 1n, cap: 5n }], leaseMs: 60_000 }),
+      s.reserve({ id: 'b', counters: [{ key: 'good', amount: 2n, cap: 5n }], leaseMs: 60_000 }),
+    ]);
+    expect(bad.status).toBe('rejected');
+    expect(String((bad as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect(good).toEqual({ status: 'fulfilled', value: { ok: true, expiresAt: clock.now() + 60_000, windowCounts: [] } });
+    expect(await s.read(['good'])).toEqual([{ used: 0n, held: 2n }]);
+    expect(await client.hkeys(`{${prefix}}:res`)).toEqual(['b']);
+  });
+
+  it('a reserve and a commit of the same batch see each other, and the counter is written once', async () => {
+    const s = store(client);
+    const [r, c, again] = await Promise.all([
+      s.reserve({ id: 'x', counters: [{ key: 'k', amount: 4n, cap: 5n }], leaseMs: 60_000 }),
+      s.commit({ id: 'x', counters: [{ key: 'k', amount: 3n }] }),
+      s.reserve({ id: 'y', counters: [{ key: 'k', amount: 2n, cap: 5n }], leaseMs: 60_000 }),
+    ]);
+    expect(r.ok).toBe(true);
+    expect(c).toEqual({ found: true, used: [3n] });
+    expect(again).toEqual({ ok: true, expiresAt: clock.now() + 60_000, windowCounts: [] });
+    expect(await client.hgetall(`{${prefix}}:c:k`)).toEqual({ u: '3', h: '2' });
+    expect(await client.hkeys(`{${prefix}}:res`)).toEqual(['y']);
+  });
+
+  it('close() sends what is still queued and waits for it', async () => {
+    const s = store(client);
+    const pending = s.add([{ key: 'k', amount: 7n }]);
+    await s.close();
+    expect(await client.hget(`{${prefix}}:c:k`, 'u')).toBe('7');
+    expect(await pending).toEqual([7n]);
+  });
+
+  it('refuses a maxInFlight it cannot use, naming the field', () => {
+    expect(() => new RedisStore({ client, maxInFlight: 0 })).toThrow(/maxInFlight/);
+    expect(() => new RedisStore({ client, maxInFlight: 1.5 })).toThrow(/maxInFlight/);
+  });
+});
+
+describe("settle: 'background' over Redis", () => {
+  const request = { scope: { project: 'p', agent: 'a' }, kind: 'llm' as const, estimate: { cost: '0.25' } };
+
+  function governor(c: Redis, settle: 'await' | 'background'): Governor {
+    const gov = createGovernor({
+      clock,
+      settle,
+      store: store(c),
+      budgets: [{ scope: { project: 'p' }, amount: '1' }],
+      limits: [{ scope: { agent: '*' }, meter: 'llmCalls', max: 100 }],
+    });
+    open.unshift(gov);
+    return gov;
+  }
+
+  it('takes one round trip a call: the commit goes with the next admission', async () => {
+    const { client: c, batches } = counting();
+    const gov = governor(c, 'background');
+    await gov.getStatus({ project: 'p' });
+    batches.length = 0;
+    for (let i = 0; i < 4; i++) await gov.guard(request, async () => 'done');
+    await gov.flush();
+    // reserve 1; commit 1 + reserve 2; commit 2 + reserve 3; commit 3 + reserve 4; commit 4 (flushed).
+    // (Other script calls are the budget's threshold bookkeeping.)
+    const calls = batches.map((b) => b.filter((op) => op === 'reserve' || op === 'commit')).filter((b) => b.length > 0);
+    expect(calls).toEqual([['reserve'], ['commit', 'reserve'], ['commit', 'reserve'], ['commit', 'reserve'], ['commit']]);
+    const [budget] = await gov.getStatus({ project: 'p' });
+    expect([String(budget?.used), String(budget?.remaining)]).toEqual(['1', '0']);
+    await expect(gov.guard(request, async () => 'over')).rejects.toMatchObject({ code: 'budget_exceeded' });
+  });
+
+  it('answers the caller before the charge reaches Redis; reads through the governor still see it', async () => {
+    const gov = governor(client, 'background');
+    expect(await gov.guard(request, async () => 'result')).toBe('result');
+    // The commit is still queued in the store, behind nothing: Redis has the hold, not the charge.
+    expect(await client.hmget(`{${prefix}}:c:c|project=p|cost|total`, 'u', 'h')).toEqual(['0', '250000000000']);
+    const [budget] = await gov.getStatus({ project: 'p' });
+    expect([String(budget?.used), String(budget?.held)]).toEqual(['0.25', '0']);
+    const { entries } = await gov.queryLedger({ kinds: ['call'] });
+    expect(entries.map((e) => [e.status, e.cost])).toEqual([['ok', '0.25']]);
+  });
+
+  it('with the default settle, guard() returns once Redis holds the charge', async () => {
+    const gov = governor(client, 'await');
+    await gov.guard(request, async () => 'result');
+    expect(await client.hmget(`{${prefix}}:c:c|project=p|cost|total`, 'u', 'h')).toEqual(['250000000000', '0']);
+  });
+
+  it('a charge that cannot be recorded is a store.error event, and the caller keeps its result', async () => {
+    const gov = governor(client, 'background');
+    const errors: string[] = [];
+    gov.on('store.error', (e) => errors.push(`${e.operation}: ${(e.error as Error).message}`));
+    await gov.guard(request, async () => 'first'); // the budget counter exists from here
+    await gov.flush();
+    // Break the counter between admission and settle: the commit fails in Redis, the call does not.
+    const out = await gov.guard(request, async () => {
+      await client.del(`{${prefix}}:c:c|agent=a|llmCalls|total`);
+      await client.set(`{${prefix}}:c:c|agent=a|llmCalls|total`, 'broken');
+      return 'second';
+    });
+    expect(out).toBe('second');
+    await gov.flush();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^commit: .*WRONGTYPE/);
+  });
+});
