@@ -144,6 +144,16 @@ export interface GovernorOptions {
    * once the store answers again (see `FailOpenStore` and docs/redis.md for what can be overspent).
    */
   onStoreUnavailable?: 'failClosed' | 'failOpen';
+  /**
+   * When `guard()` returns: `'await'` (default) once the store has recorded the call's charge;
+   * `'background'` as soon as the function returned, the charge following on its own (a store
+   * fault is a `store.error` event). With Redis this takes the settle off the caller's path: the
+   * commit goes with the next call's admission, one round trip a call instead of two. Reads
+   * through the same store (`getStatus`, `queryLedger`) still see the charge; `gov.flush()` and
+   * `gov.close()` wait for charges on their way. No difference with a synchronous store
+   * (MemoryStore).
+   */
+  settle?: 'await' | 'background';
   /** Where budget threshold alerts go (`gov.budgets`), besides the `budget.alert` event. */
   alertChannels?: readonly AlertChannel[];
   /** Options of `gov.budgets` (emergency money creation, wait-mode polling). */
@@ -441,6 +451,7 @@ const optionsSchema = z
     // Validated by the breaker registry, which names the field (options.breakers.failureThreshold ...).
     breakers: z.unknown().optional(),
     onStoreUnavailable: z.enum(['failClosed', 'failOpen']).optional(),
+    settle: z.enum(['await', 'background']).optional(),
     // Validated by the budget coordinator, which names the field.
     alertChannels: z.array(z.unknown()).optional(),
     coordinator: z
@@ -507,6 +518,12 @@ export class Governor implements ReservationOwner {
   private readonly shapes = new WeakMap<Plan, AdmissionShape>();
   /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
   private readonly memory: MemoryStore | undefined;
+  /** Option `settle: 'background'`. */
+  private readonly background: boolean;
+  /** Set by `succeeded()` just before it settles in the background, read (and cleared) by `settleReservation` in the same synchronous step. */
+  private deferCommit = false;
+  /** Settles on their way (`settle: 'background'`), for `flush()` and `close()`. */
+  private readonly settling = new Set<Promise<unknown>>();
 
   constructor(options: GovernorOptions = {}) {
     const o = parseInput(optionsSchema, options, 'options');
@@ -517,6 +534,7 @@ export class Governor implements ReservationOwner {
         this.events.emit('store.error', { operation, error, at: this.clock.now() }),
       );
     this.memory = this.store instanceof MemoryStore && this.store.sharesClock(this.clock) ? this.store : undefined;
+    this.background = o.settle === 'background';
     this.currency = o.currency ?? 'USD';
     this.leaseMs = o.leaseMs === undefined ? 600_000 : parseDuration(o.leaseMs, 'options.leaseMs');
     this.meters = new MeterRegistry(o.meters);
@@ -1158,12 +1176,21 @@ export class Governor implements ReservationOwner {
       return value;
     };
     let s: SettleResult | PromiseLike<SettleResult>;
+    this.deferCommit = this.background;
     try {
       s = r.settleNow();
     } catch (e) {
       return lost(e);
+    } finally {
+      this.deferCommit = false;
     }
-    return isPromiseLike(s) ? Promise.resolve(s).then(() => value, lost) : value;
+    if (!isPromiseLike(s)) return value;
+    if (!this.background) return Promise.resolve(s).then(() => value, lost);
+    // settle: 'background': the caller has its result now; the charge follows (flush() waits for it).
+    const pending: Promise<unknown> = Promise.resolve(s).then(undefined, lost);
+    this.settling.add(pending);
+    void pending.then(() => this.settling.delete(pending));
+    return value;
   }
 
   /** The function threw: release the hold (or charge what it reported), record the failure, rethrow its error. */
@@ -1326,7 +1353,14 @@ export class Governor implements ReservationOwner {
     }
     let res: CommitResult | PromiseLike<CommitResult>;
     try {
-      const req = { id: r.id, counters: commits.counters, windows, ledger: this.keeps(status) ? entry : undefined };
+      const req = {
+        id: r.id,
+        counters: commits.counters,
+        windows,
+        ledger: this.keeps(status) ? entry : undefined,
+        deferrable: this.deferCommit || undefined,
+      };
+      this.deferCommit = false;
       const m = this.memory;
       res = m !== undefined && m.commit === MEMORY_COMMIT ? m.commitAt(req, at) : this.store.commit(req);
     } catch (e) {
@@ -1505,8 +1539,14 @@ export class Governor implements ReservationOwner {
     return this.guardStore('queryLedger', () => this.store.queryLedger(q));
   }
 
-  /** Stop: remove listeners and close the store. */
+  /** Wait until every charge on its way to the store (`settle: 'background'`) has reached it. */
+  async flush(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all(this.settling);
+  }
+
+  /** Stop: wait for charges on their way, remove listeners and close the store. */
   async close(): Promise<void> {
+    await this.flush();
     this.budgets.stop();
     this.tracker.close();
     this.events.clear();

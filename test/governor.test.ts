@@ -8,6 +8,7 @@ import {
   LimitExceededError,
   MemoryStore,
   RateLimitedError,
+  type CommitRequest,
   type Governor,
   type GovernorOptions,
   type LedgerEntry,
@@ -541,6 +542,65 @@ describe('store faults', () => {
     gov.on('store.error', (e) => void faults.push(`${e.operation}: ${(e.error as Error).message}`));
     await expect(gov.guard({}, ok)).rejects.toMatchObject({ code: 'store_unavailable' });
     expect(faults).toEqual(['reserve: connection reset']);
+  });
+});
+
+describe("settle: 'background'", () => {
+  /** A MemoryStore whose commits wait until the test lets them through (an async store, like Redis). */
+  function gatedStore(): { store: MemoryStore; open: () => void; commits: CommitRequest[] } {
+    const store = new MemoryStore();
+    const commits: CommitRequest[] = [];
+    let gate!: () => void;
+    const opened = new Promise<void>((resolve) => (gate = resolve));
+    const commit = store.commit.bind(store);
+    store.commit = async (req: CommitRequest) => {
+      commits.push(req);
+      await opened;
+      return commit(req);
+    };
+    return { store, open: gate, commits };
+  }
+
+  it('returns the result before the store has the charge; flush() waits for it', async () => {
+    const { store, open, commits } = gatedStore();
+    const gov = createGovernor({ store, settle: 'background', budgets: [{ id: 'b', amount: '1' }] });
+    expect(await gov.guard({ estimate: { cost: '0.2' } }, ok)).toBe('done');
+    expect(commits.map((c) => [c.id.length > 0, c.deferrable])).toEqual([[true, true]]);
+    expect(await spent(gov, {}, 'b')).toBe('0');
+    let flushed = false;
+    const f = gov.flush().then(() => (flushed = true));
+    await Promise.resolve();
+    expect(flushed).toBe(false);
+    open();
+    await f;
+    expect(await spent(gov, {}, 'b')).toBe('0.2');
+  });
+
+  it('by default guard() waits for the commit, which is not deferrable', async () => {
+    const { store, open, commits } = gatedStore();
+    const gov = createGovernor({ store, budgets: [{ id: 'b', amount: '1' }] });
+    let done = false;
+    const call = gov.guard({ estimate: { cost: '0.2' } }, ok).then(() => (done = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([done, commits.map((c) => c.deferrable)]).toEqual([false, [undefined]]);
+    open();
+    await call;
+    expect(await spent(gov, {}, 'b')).toBe('0.2');
+  });
+
+  it('a commit that fails later is a store.error event; close() waits for it first', async () => {
+    const store = new MemoryStore();
+    store.commit = () => Promise.reject(new Error('connection reset'));
+    const gov = createGovernor({ store, settle: 'background' });
+    const faults: string[] = [];
+    gov.on('store.error', (e) => void faults.push(`${e.operation}: ${(e.error as Error).message}`));
+    expect(await gov.guard({ estimate: { cost: '0.2' } }, ok)).toBe('done');
+    await gov.close();
+    expect(faults).toEqual(['commit: connection reset']);
+  });
+
+  it("refuses a settle mode it does not know, naming options.settle", () => {
+    expect(() => createGovernor({ settle: 'later' as never })).toThrow(/options\.settle/);
   });
 });
 

@@ -84,6 +84,12 @@ export interface CommitRequest {
   readonly windows?: readonly WindowAdjustment[] | undefined;
   /** A ledger entry appended in the same atomic step. */
   readonly ledger?: LedgerEntry | undefined;
+  /**
+   * A hint: nobody waits for this answer now (the governor settles in the background), so a
+   * store that batches may hold the commit back and send it with its next operation, as long
+   * as operations still apply in the order they were made. Stores may ignore it.
+   */
+  readonly deferrable?: boolean | undefined;
 }
 
 /** The answer to a commit: `found` is false when the hold had already expired or was released (the usage still counts). */
