@@ -553,11 +553,12 @@ describe("settle: 'background'", () => {
     let gate!: () => void;
     const opened = new Promise<void>((resolve) => (gate = resolve));
     const commit = store.commit.bind(store);
-    store.commit = async (req: CommitRequest) => {
+    // An async commit where MemoryStore's is synchronous: the governor takes either (Awaitable).
+    store.commit = (async (req: CommitRequest) => {
       commits.push(req);
       await opened;
       return commit(req);
-    };
+    }) as unknown as MemoryStore['commit'];
     return { store, open: gate, commits };
   }
 
@@ -590,7 +591,7 @@ describe("settle: 'background'", () => {
 
   it('a commit that fails later is a store.error event; close() waits for it first', async () => {
     const store = new MemoryStore();
-    store.commit = () => Promise.reject(new Error('connection reset'));
+    store.commit = (() => Promise.reject(new Error('connection reset'))) as unknown as MemoryStore['commit'];
     const gov = createGovernor({ store, settle: 'background' });
     const faults: string[] = [];
     gov.on('store.error', (e) => void faults.push(`${e.operation}: ${(e.error as Error).message}`));
