@@ -124,7 +124,9 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    const args = [String(Math.ceil(req.leaseMs)), req.id ?? '', req.dryRun === true ? '1' : '0', String(items.length), String(wins.length)];
+    const args = [String(Math.ceil(req.leaseMs)), req.id ?? '', req.dryRun === true ? '1' : '0', String(items.length), String(wins.length), ''];
+    // The reservation record's holds, built here rather than in Lua: '<bytes of key>:<key><amount>|' each.
+    let holds = '';
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
@@ -134,6 +136,7 @@ export class RedisStore implements Store {
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
       args.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
+      if (it.amount !== 0n) holds += `${Buffer.byteLength(it.key)}:${it.key}${it.amount}|`;
     }
     for (let i = 0; i < wins.length; i++) {
       const w = wins[i]!;
@@ -147,6 +150,7 @@ export class RedisStore implements Store {
         if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
       args.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
     }
+    args[5] = holds;
     const r = (await this.run('reserve', args)) as unknown[];
     if (r[0] === 1) {
       const counts: number[] = [];

@@ -108,6 +108,8 @@ end
 
 -- Compare u + h + a with cap, exactly: -1, 0, 1.
 local function cmpCap(u, h, a, cap)
+  -- Operands of at most 15 characters sum below 3e15: a cap of 17+ digits (>= 1e16) is above them.
+  if #u < 16 and #h < 16 and #a < 16 and #cap > 16 and sub(cap, 1, 1) ~= '-' then return -1 end
   if #u < 15 and #h < 15 and #a < 15 and #cap < 16 then
     local s, c = tonumber(u) + tonumber(h) + tonumber(a), tonumber(cap)
     if s < c then return -1 elseif s > c then return 1 else return 0 end
@@ -119,6 +121,50 @@ local function cmpCap(u, h, a, cap)
   local carry = floor(lo / LB)
   local ch, cl = limbs(cap)
   return cmp(hi + carry, lo - carry * LB, ch, cl)
+end
+
+-- Counter values in the batch cache are Lua numbers while |v| < 1e15 (sums of three stay below
+-- 2^53, exact) and decimal strings beyond; these helpers take either and keep that form.
+local function n15(x)
+  if type(x) == 'string' and #x < 16 then return tonumber(x) end
+  return x
+end
+
+local function str(x)
+  if type(x) == 'number' then return num(x) end
+  return x
+end
+
+-- a + sign * b exactly; nil when outside signed 64-bit.
+local function add(a, b, sign)
+  a, b = n15(a), n15(b)
+  if type(a) == 'number' and type(b) == 'number' then
+    local r = a + sign * b
+    if r < 1e15 and r > -1e15 then return r end
+  end
+  return addDec(str(a), str(b), sign)
+end
+
+-- Compare u + h + a with cap (a decimal string), exactly: -1, 0, 1.
+local function capCmp(u, h, a, cap)
+  u, h, a = n15(u), n15(h), n15(a)
+  if type(u) == 'number' and type(h) == 'number' and type(a) == 'number' then
+    local nc = #cap
+    if nc < 16 then
+      local s, c = u + h + a, tonumber(cap)
+      if s < c then return -1 elseif s > c then return 1 else return 0 end
+    end
+    if nc > 16 and sub(cap, 1, 1) ~= '-' then return -1 end
+  end
+  return cmpCap(str(u), str(h), str(a), cap)
+end
+
+-- Below zero becomes 0 (a hold never goes negative).
+local function pos(x)
+  if x == nil then return 0 end
+  if type(x) == 'number' then if x < 0 then return 0 end return x end
+  if sub(x, 1, 1) == '-' then return 0 end
+  return x
 end
 
 -- A counter's TTL. Field x is the store-clock time its TTL runs to (absent: no TTL, kept for
@@ -161,7 +207,7 @@ local function cnt(key)
   if s == nil then
     local ck = P .. 'c:' .. key
     local r = call('HMGET', ck, 'u', 'h', 'x')
-    s = { ck = ck, u = r[1] or '0', h = r[2], x = r[3], existed = (r[1] or r[2]) and true or false }
+    s = { ck = ck, u = n15(r[1] or '0'), h = r[2] and n15(r[2]), x = r[3], existed = (r[1] or r[2]) and true or false }
     CC[key] = s
   end
   return s
@@ -171,9 +217,7 @@ end
 local function dropHold(key, amount)
   local s = cnt(key)
   if not s.h then return end
-  local nh = addDec(s.h, amount, -1)
-  if nh == nil or sub(nh, 1, 1) == '-' then nh = '0' end
-  s.h = nh
+  s.h = pos(add(s.h, amount, -1))
   s.dirty = true
 end
 
@@ -441,8 +485,8 @@ end
 local function flush()
   for _, s in pairs(CC) do
     if s.dirty then
-      local args = { s.ck, 'u', s.u }
-      if s.h then args[#args + 1] = 'h'; args[#args + 1] = s.h end
+      local args = { s.ck, 'u', str(s.u) }
+      if s.h then args[#args + 1] = 'h'; args[#args + 1] = str(s.h) end
       if s.x then args[#args + 1] = 'x'; args[#args + 1] = s.x end
       call('HSET', unpack(args))
       if s.pexp then call('PEXPIRE', s.ck, s.pexp) end
@@ -511,17 +555,16 @@ local function winAdjust(w, at, delta)
 end
 `;
 
-/** reserve: ARGV = P, now, leaseMs, id, dryRun, nCounters, nWindows, (key, amount, cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* */
+/** reserve: ARGV = P, now, leaseMs, id, dryRun, nCounters, nWindows, holds ('<#key>:<key><amount>|' of each counter held), (key, amount, cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* */
 const RESERVE_BODY = `
 local leaseMs = tonumber(ARGV[3])
 local id = ARGV[4]
 local dry = ARGV[5] == '1'
 local nc, nw = tonumber(ARGV[6]), tonumber(ARGV[7])
-local base = 7 + nc * 4
+local base = 8 + nc * 4
 -- Expired leases are returned lazily: only a refused counter or a taken id can depend on
 -- them (holds only ever make a cap tighter), so the first attempt skips the sweep and an
 -- attempt that would refuse sweeps and runs again. Nothing is written before that point.
-local RETRY = {}
 local function attempt(swept)
 local wins, counts = {}, {}
 for i = 1, nw do
@@ -548,17 +591,17 @@ end
 local holds = false
 local st = {}
 for i = 1, nc do
-  local o = 7 + (i - 1) * 4
+  local o = 8 + (i - 1) * 4
   local key, amount, cap = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
   if amount ~= '0' then holds = true end
   if cap ~= '' or (amount ~= '0' and not dry) then
     local s = cnt(key)
     st[i] = s
     if cap ~= '' then
-      local c = cmpCap(s.u, s.h or '0', amount, cap)
+      local c = capCmp(s.u, s.h or 0, amount, cap)
       if c > 0 or (amount == '0' and c >= 0) then
         if not swept then return RETRY end
-        return { 0, 'c', i - 1, s.u, s.h or '0' }
+        return { 0, 'c', i - 1, str(s.u), str(s.h or 0) }
       end
     end
   end
@@ -571,9 +614,9 @@ local newHeld = {}
 if holds then
   if id == '' then return { -1, 'noid' } end
   for i = 1, nc do
-    local a = ARGV[7 + (i - 1) * 4 + 2]
+    local a = ARGV[8 + (i - 1) * 4 + 2]
     if a ~= '0' then
-      newHeld[i] = addDec(st[i].h or '0', a, 1)
+      newHeld[i] = add(st[i].h or 0, a, 1)
       if newHeld[i] == nil then return { -1, 'overflow', i - 1 } end
     end
   end
@@ -587,21 +630,18 @@ for i = 1, nw do
   winAdd(wins[i], tonumber(ARGV[base + (i - 1) * 6 + 4]))
 end
 if holds then
-  local rec = { num(expiresAt), '|' }
   for i = 1, nc do
-    local o = 7 + (i - 1) * 4
-    local key, amount, exp = ARGV[o + 1], ARGV[o + 2], ARGV[o + 4]
-    if amount ~= '0' then
+    local o = 8 + (i - 1) * 4
+    if ARGV[o + 2] ~= '0' then
       local s = st[i]
-      local ttl = ttlFor(s.existed, s.x, exp, expiresAt, leaseMs)
+      local ttl = ttlFor(s.existed, s.x, ARGV[o + 4], expiresAt, leaseMs)
       s.h = newHeld[i]
       if ttl then s.x = num(now + ttl); s.pexp = ttl end
       s.existed = true
       s.dirty = true
-      rec[#rec + 1] = #key .. ':' .. key .. amount .. '|'
     end
   end
-  putRes(id, expiresAt, table.concat(rec))
+  putRes(id, expiresAt, num(expiresAt) .. '|' .. ARGV[8])
 end
 return out
 end
@@ -623,7 +663,7 @@ for i = 1, nc do
   local key = ARGV[7 + (i - 1) * 3 + 1]
   local s = cnt(key)
   st[i] = s
-  newU[i] = addDec(run[key] or s.u, ARGV[7 + (i - 1) * 3 + 2], 1)
+  newU[i] = add(run[key] or s.u, ARGV[7 + (i - 1) * 3 + 2], 1)
   if newU[i] == nil then return { -1, 'overflow', i - 1 } end
   run[key] = newU[i]
 end
@@ -643,16 +683,12 @@ for i = 1, nc do
   local hold = holds and holds[key]
   if hold then
     holds[key] = nil
-    if s.h then
-      local nh = addDec(s.h, hold, -1)
-      if nh == nil or sub(nh, 1, 1) == '-' then nh = '0' end
-      s.h = nh
-    end
+    if s.h then s.h = pos(add(s.h, hold, -1)) end
   end
   if ttl then s.x = num(now + ttl); s.pexp = ttl end
   s.existed = true
   s.dirty = true
-  out[i + 1] = newU[i]
+  out[i + 1] = str(newU[i])
 end
 if holds then for k, a in pairs(holds) do dropHold(k, a) end end
 local base = 7 + nc * 3
@@ -684,7 +720,7 @@ for i = 1, n do
   local key = ARGV[3 + (i - 1) * 3 + 1]
   local s = cnt(key)
   st[i] = s
-  newU[i] = addDec(run[key] or s.u, ARGV[3 + (i - 1) * 3 + 2], 1)
+  newU[i] = add(run[key] or s.u, ARGV[3 + (i - 1) * 3 + 2], 1)
   if newU[i] == nil then return { -1, 'overflow', i - 1 } end
   run[key] = newU[i]
 end
@@ -696,6 +732,7 @@ for i = 1, n do
   s.existed = true
   s.dirty = true
 end
+for i = 1, n do newU[i] = str(newU[i]) end
 return newU
 `;
 
@@ -705,8 +742,8 @@ expireLeases(100)
 local out = {}
 for i = 3, #ARGV do
   local s = cnt(ARGV[i])
-  out[#out + 1] = s.u
-  out[#out + 1] = s.h or '0'
+  out[#out + 1] = str(s.u)
+  out[#out + 1] = str(s.h or 0)
 end
 return out
 `;
@@ -814,11 +851,15 @@ const BODIES = {
 /** An operation of a batch. */
 export type OpName = keyof typeof BODIES;
 
-/** The operations as Lua functions of one table, and those that see Redis itself rather than the batch cache. */
+/**
+ * The operations as Lua functions of one table, and those that see Redis itself rather than the
+ * batch cache. A body is written against its own ARGV (P, now, its arguments); it runs on the
+ * batch's ARGV at offset O (its arguments end at NA), so no table is built per operation.
+ */
 const OPS = `
-local OPS = {}
+local OPS, RETRY = {}, {}
 ${Object.entries(BODIES)
-  .map(([k, b]) => `OPS.${k} = function()\n${b}\nend\n`)
+  .map(([k, b]) => `OPS.${k} = function()\n${b.replace(/ARGV\[/g, 'ARGV[O + ').replace(/#ARGV/g, '(NA - O)')}\nend\n`)
   .join('')}
 local DIRECT = { readWindows = true, delete = true, scanKeys = true }
 `;
@@ -830,36 +871,34 @@ local DIRECT = { readWindows = true, delete = true, scanKeys = true }
  * what the batch cache holds. Returns one reply per operation.
  */
 const BATCH = `
-local ops, ids = {}, {}
+local ids = {}
 local i, N = 2, #ARGV
 while i <= N do
-  local name, t, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  local a = { P, t }
-  for j = 1, n do a[j + 2] = ARGV[i + 2 + j] end
-  ops[#ops + 1] = name
-  ops[#ops + 1] = a
+  local name = ARGV[i]
   if name == 'reserve' then
-    if a[4] ~= '' then ids[#ids + 1] = a[4] end
+    local id = ARGV[i + 4]
+    if id ~= '' then ids[#ids + 1] = id end
   elseif name == 'commit' or name == 'release' then
-    ids[#ids + 1] = a[3]
+    ids[#ids + 1] = ARGV[i + 3]
   end
-  i = i + 3 + n
+  i = i + 3 + tonumber(ARGV[i + 2])
 end
 resetCache()
 prefetch(ids)
 local out, serverNow = {}, nil
-for k = 1, #ops, 2 do
-  local name, a = ops[k], ops[k + 1]
-  if a[2] == '' then
+i = 2
+while i <= N do
+  local name, t, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  if t == '' then
     if serverNow == nil then
-      local t = call('TIME')
-      serverNow = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+      local tm = call('TIME')
+      serverNow = tonumber(tm[1]) * 1000 + floor(tonumber(tm[2]) / 1000)
     end
     now = serverNow
   else
-    now = tonumber(a[2])
+    now = tonumber(t)
   end
-  ARGV = a
+  O, NA = i, i + 2 + n
   local direct = DIRECT[name]
   if direct then flush() end
   local ok, r = pcall(OPS[name])
@@ -870,13 +909,14 @@ for k = 1, #ops, 2 do
     if type(r) == 'table' then r = r.err end
     out[#out + 1] = { '!err', tostring(r) }
   end
+  i = i + 3 + n
 end
 flush()
 return out
 `;
 
 /** The locals every part shares (in the function library they live as long as the library). */
-const LOCALS = 'local ARGV, P, now, LEASES, RES, floor, sub, call';
+const LOCALS = 'local ARGV, O, NA, P, now, LEASES, RES, floor, sub, call';
 
 /** The batch as one EVAL script (servers without Functions): the helpers are built on every call. */
 export const SCRIPTS = { batch: `${LOCALS} = ARGV\n${HELPERS}${OPS}${SETUP}${BATCH}` } as const;
