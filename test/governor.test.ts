@@ -600,7 +600,7 @@ describe("settle: 'background'", () => {
     expect(faults).toEqual(['commit: connection reset']);
   });
 
-  it("refuses a settle mode it does not know, naming options.settle", () => {
+  it('refuses a settle mode it does not know, naming options.settle', () => {
     expect(() => createGovernor({ settle: 'later' as never })).toThrow(/options\.settle/);
   });
 });

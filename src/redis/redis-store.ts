@@ -124,7 +124,14 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    const args = [String(Math.ceil(req.leaseMs)), req.id ?? '', req.dryRun === true ? '1' : '0', String(items.length), String(wins.length), ''];
+    const args = [
+      String(Math.ceil(req.leaseMs)),
+      req.id ?? '',
+      req.dryRun === true ? '1' : '0',
+      String(items.length),
+      String(wins.length),
+      '',
+    ];
     // The reservation record's holds, built here rather than in Lua: '<bytes of key>:<key><amount>|' each.
     let holds = '';
     for (let i = 0; i < items.length; i++) {
