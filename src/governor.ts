@@ -50,8 +50,10 @@ import {
   budgetToLimit,
   compileLimit,
   LimitRegistry,
+  memoMatches,
   prepareRequest,
   prepareScope,
+  requestMemo,
   Reservation,
   usageUnits,
   type BudgetSpec,
@@ -63,6 +65,7 @@ import {
   type PlanCounter,
   type PlanWindow,
   type PreparedRequest,
+  type RequestMemo,
   type ReservationOwner,
   type SettleResult,
   type UsageReport,
@@ -503,6 +506,8 @@ export class Governor implements ReservationOwner {
   private seq = 0;
   /** The time admitOrWait read, for the admission it starts synchronously (taken once, then cleared). */
   private admitNow: number | undefined = undefined;
+  /** The last request prepared, when of the common shape (see requestMemo). */
+  private lastRequest: RequestMemo | undefined = undefined;
   /** The last admission shape per plan (see planShape). */
   private readonly shapes = new WeakMap<Plan, AdmissionShape>();
   /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
@@ -826,12 +831,16 @@ export class Governor implements ReservationOwner {
   }
 
   private prepare(request: GuardRequest<never>): PreparedRequest {
+    // Most calls repeat the last request's shape and values: the same prepared request (never mutated).
+    const memo = this.lastRequest;
+    if (memo !== undefined && memoMatches(request, memo)) return memo.prepared;
     const p = prepareRequest(request, this.meters, this.leaseMs);
     // Only a token estimate needs a price: a call naming an unpriced model without one is admitted as before.
     if (!p.estimate.has('cost') && p.model !== undefined && (p.estimate.has('inputTokens') || p.estimate.has('outputTokens'))) {
       const inT = p.estimate.get('inputTokens') ?? 0n;
       p.estimate.set('cost', this.costs.estimateUnits(p.model, p.provider, inT, p.estimate.get('outputTokens') ?? 0n, p.batch));
     }
+    this.lastRequest = requestMemo(request, p);
     return p;
   }
 
