@@ -78,6 +78,7 @@ import {
   type LedgerEntry,
   type LedgerPage,
   type LedgerQuery,
+  type MemoryHold,
   type ReserveFailure,
   type ReserveResult,
   type Store,
@@ -264,6 +265,8 @@ interface Admission {
   readonly quota: TrackerAdmission | undefined;
   /** A refusal decided before the store (the pid's time is up, or the call asks for more tokens than one call may). */
   readonly pre: ReserveResult | undefined;
+  /** The default store's record of the hold, when reserved by handle (see admitLimits); settled through it. */
+  held: MemoryHold | undefined;
 }
 
 /** The counter and window arrays of an admission; shared between admissions, so never mutated. */
@@ -894,6 +897,7 @@ export class Governor implements ReservationOwner {
       permit: undefined,
       timeout: undefined,
       quota,
+      held: undefined,
       pre: refused === undefined ? undefined : { ok: false, failure: { type: 'counter', index: 0, used: refused.used, held: 0n } },
     };
   }
@@ -980,12 +984,14 @@ export class Governor implements ReservationOwner {
     let res: ReserveResult | Promise<ReserveResult>;
     try {
       const m = this.memory;
-      // The default store reserves at the admission's time: the same clock, read once.
-      res =
-        a.pre ??
-        (m !== undefined && m.reserve === MEMORY_RESERVE
-          ? m.reserveAt(this.reserveRequest(a, id, false), a.now)
-          : this.store.reserve(this.reserveRequest(a, id, false)));
+      if (a.pre !== undefined) res = a.pre;
+      else if (m !== undefined && m.reserve === MEMORY_RESERVE) {
+        // The default store reserves at the admission's time (the same clock, read once) and
+        // hands back its record of the hold, so the settle needs no lookup by id.
+        const h = m.holdAt(this.reserveRequest(a, id, false), a.now);
+        if (h.ok) a.held = h.held;
+        res = h;
+      } else res = this.store.reserve(this.reserveRequest(a, id, false));
     } catch (e) {
       return this.storeFailure('reserve', e);
     }
@@ -1337,7 +1343,12 @@ export class Governor implements ReservationOwner {
     try {
       const req = { id: r.id, counters: commits.counters, windows, ledger: this.keeps(status) ? entry : undefined };
       const m = this.memory;
-      res = m !== undefined && m.commit === MEMORY_COMMIT ? m.commitAt(req, at) : this.store.commit(req);
+      if (m !== undefined && m.commit === MEMORY_COMMIT) res = a.held !== undefined ? m.commitHeld(a.held, req, at) : m.commitAt(req, at);
+      else {
+        // A commit replaced since the reserve (a spy) looks the reservation up by id.
+        if (a.held !== undefined) m?.indexHeld(a.held);
+        res = this.store.commit(req);
+      }
     } catch (e) {
       return this.storeFailure('commit', e);
     }
@@ -1425,7 +1436,15 @@ export class Governor implements ReservationOwner {
     if (a.holds) {
       try {
         // A call waiting on a budget (gov.budgets wait mode) may fit once the hold is back.
-        found = this.budgets.released(this.store.release(r.id));
+        const m = this.memory;
+        const held = a.held;
+        let released: boolean | PromiseLike<boolean>;
+        if (held !== undefined && m !== undefined && m.release === MEMORY_RELEASE) released = m.releaseHeld(held);
+        else {
+          if (held !== undefined) m?.indexHeld(held);
+          released = this.store.release(r.id);
+        }
+        found = this.budgets.released(released);
       } catch (e) {
         this.storeFailure('release', e);
       }
@@ -1677,6 +1696,7 @@ function tokensOf(units: ReadonlyMap<string, bigint>): bigint {
 // A MemoryStore whose reserve/commit were replaced (a spy, a subclass) is called through them.
 const MEMORY_RESERVE = MemoryStore.prototype.reserve;
 const MEMORY_COMMIT = MemoryStore.prototype.commit;
+const MEMORY_RELEASE = MemoryStore.prototype.release;
 
 const NO_UNITS: ReadonlyMap<string, bigint> = new Map();
 /** Call counts are never "estimated": a call is one call. */

@@ -13,6 +13,7 @@ import type {
   LedgerEntry,
   LedgerPage,
   LedgerQuery,
+  ReserveFailure,
   ReserveRequest,
   ReserveResult,
   Store,
@@ -50,7 +51,22 @@ interface Reservation {
   readonly at: number;
   readonly holds: Hold[];
   done: boolean;
+  /** False while only its holder knows it (see {@link MemoryStore.holdAt}): it is then not in the id index. */
+  indexed: boolean;
 }
+
+/**
+ * Internal, for the governor: a reservation held by handle (see {@link MemoryStore.holdAt}).
+ * Opaque outside this file.
+ */
+export interface MemoryHold {
+  readonly id: string;
+}
+
+/** What {@link MemoryStore.holdAt} answers: a reserve's result plus, when it holds something, the handle. */
+export type HoldResult =
+  | { readonly ok: true; readonly expiresAt: number; readonly windowCounts: readonly number[]; readonly held: MemoryHold | undefined }
+  | { readonly ok: false; readonly failure: ReserveFailure };
 
 const SWEEP_EVERY = 256;
 const SWEEP_BATCH = 64;
@@ -63,6 +79,8 @@ export class MemoryStore implements Store {
   private readonly reservations = new Map<string, Reservation>();
   private readonly leases = new MinHeap<Reservation>();
   private deadLeases = 0;
+  /** Live reservations held by handle only (see holdAt), not in `reservations`. */
+  private unindexed = 0;
   private readonly values = new Map<string, VersionedValue>();
   private readonly ledger: (LedgerEntry | undefined)[];
   private ledgerStart = 0; // sequence number of the oldest kept entry
@@ -85,7 +103,7 @@ export class MemoryStore implements Store {
     return {
       counters: this.counters.size,
       windows: this.windows.size,
-      reservations: this.reservations.size,
+      reservations: this.reservations.size + this.unindexed,
       ledger: this.ledgerCount - this.ledgerStart,
     };
   }
@@ -99,6 +117,22 @@ export class MemoryStore implements Store {
    * store's own clock (see {@link MemoryStore.sharesClock}), saving a second clock read.
    */
   reserveAt(req: ReserveRequest, at: number): ReserveResult {
+    return this.reserveCore(req, at, true);
+  }
+
+  /**
+   * Internal, for the governor: `reserveAt`, handing back the reservation's record (`held`,
+   * undefined when nothing is held) instead of indexing it by id. The governor settles it
+   * with {@link MemoryStore.commitHeld} / {@link MemoryStore.releaseHeld}: putting a fresh id
+   * string into a Map and taking it out again was a tenth of a governed call. Its lease
+   * expires like any other. The id is not checked against live ones: the governor's are unique.
+   * `commit(id)`/`release(id)` do not find such a reservation until {@link MemoryStore.indexHeld}.
+   */
+  holdAt(req: ReserveRequest, at: number): HoldResult {
+    return this.reserveCore(req, at, false) as HoldResult;
+  }
+
+  private reserveCore(req: ReserveRequest, at: number, indexed: boolean): ReserveResult | HoldResult {
     const now = this.tickAt(at);
     const items = req.counters;
     const wins = req.windows;
@@ -157,7 +191,7 @@ export class MemoryStore implements Store {
     if (holds) {
       const id = req.id;
       if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
-      if (this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
+      if (indexed && this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
     }
     if (wins !== undefined && found !== undefined) {
       for (let i = 0; i < wins.length; i++) {
@@ -180,25 +214,58 @@ export class MemoryStore implements Store {
           list.push({ key: it.key, counter: c, amount: it.amount });
         }
       }
-      const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false };
-      this.reservations.set(r.id, r);
+      const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false, indexed };
+      if (indexed) this.reservations.set(r.id, r);
+      else this.unindexed++;
       this.leases.push(r);
+      if (!indexed) return { ok: true, expiresAt, windowCounts: counts, held: r };
     }
-    return { ok: true, expiresAt, windowCounts: counts };
+    return indexed ? { ok: true, expiresAt, windowCounts: counts } : { ok: true, expiresAt, windowCounts: counts, held: undefined };
   }
 
   commit(req: CommitRequest): CommitResult {
-    return this.commitAt(req, this.clock.now());
+    return this.commitCore(req, this.tick(), undefined);
   }
 
   /** Internal, for the governor: `commit` at a time just read from this store's own clock. */
   commitAt(req: CommitRequest, at: number): CommitResult {
-    const now = this.tickAt(at);
+    return this.commitCore(req, this.tickAt(at), undefined);
+  }
+
+  /** Internal, for the governor: `commitAt` of a reservation {@link MemoryStore.holdAt} handed back (its id is `req.id`). */
+  commitHeld(held: MemoryHold, req: CommitRequest, at: number): CommitResult {
+    return this.commitCore(req, this.tickAt(at), held as Reservation);
+  }
+
+  /** Internal, for the governor: `release` of a reservation {@link MemoryStore.holdAt} handed back. */
+  releaseHeld(held: MemoryHold): boolean {
+    this.tick();
+    const r = held as Reservation;
+    if (r.done) return false;
+    this.finish(r);
+    return true;
+  }
+
+  /**
+   * Internal, for the governor: put a reservation {@link MemoryStore.holdAt} handed back into
+   * the id index, for a `commit` or `release` by id (one replaced by a spy or subclass).
+   */
+  indexHeld(held: MemoryHold): void {
+    const r = held as Reservation;
+    if (r.indexed || r.done) return;
+    r.indexed = true;
+    this.unindexed--;
+    this.reservations.set(r.id, r);
+  }
+
+  /** A commit of the reservation `held` (by handle) or, when undefined, of the one indexed as `req.id`. */
+  private commitCore(req: CommitRequest, now: number, held: Reservation | undefined): CommitResult {
     for (let i = 0; i < req.counters.length; i++) {
       const a = req.counters[i]!.amount;
       if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
     }
-    const r = this.reservations.get(req.id);
+    // Leases expired in the tick above are done: not found, as if taken out of the index.
+    const r = held === undefined ? this.reservations.get(req.id) : held.done ? undefined : held;
     const found = r !== undefined;
     if (found) this.finish(r);
     const used: bigint[] = [];
@@ -363,16 +430,20 @@ export class MemoryStore implements Store {
         this.deadLeases--;
         continue;
       }
-      top.done = true;
-      this.reservations.delete(top.id);
-      for (const h of top.holds) h.counter.held -= h.amount;
+      this.retire(top);
     }
   }
 
-  private finish(r: Reservation): void {
+  /** Mark a reservation done, out of the index, its holds given back. */
+  private retire(r: Reservation): void {
     r.done = true;
-    this.reservations.delete(r.id);
+    if (r.indexed) this.reservations.delete(r.id);
+    else this.unindexed--;
     for (const h of r.holds) h.counter.held -= h.amount;
+  }
+
+  private finish(r: Reservation): void {
+    this.retire(r);
     this.deadLeases++;
     // Calls mostly finish in the order they started: drop finished leases from the top at once.
     for (let top = this.leases.peek(); top !== undefined && top.done; top = this.leases.peek()) {
