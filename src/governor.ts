@@ -286,6 +286,13 @@ interface AdmissionShape {
   commits: SettleCommits | undefined;
 }
 
+/** The usage text of an estimate, for settles with nothing reported (see Governor.estimateUsage). */
+interface EstimateUsage {
+  readonly estimate: ReadonlyMap<string, bigint>;
+  readonly usage: { readonly [meter: string]: string };
+  readonly estimated: boolean;
+}
+
 /** One counter a settle commits. */
 interface CommitItem {
   readonly key: string;
@@ -511,6 +518,8 @@ export class Governor implements ReservationOwner {
   private admitNow: number | undefined = undefined;
   /** The last request prepared, when of the common shape (see requestMemo). */
   private lastRequest: RequestMemo | undefined = undefined;
+  /** The usage text of the last estimate settled with nothing reported (see estimateUsage). */
+  private lastEstimateUsage: EstimateUsage | undefined = undefined;
   /** The last admission shape per plan (see planShape). */
   private readonly shapes = new WeakMap<Plan, AdmissionShape>();
   /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
@@ -1167,18 +1176,25 @@ export class Governor implements ReservationOwner {
       return this.failed(r, e);
     }
     if (!r.open) return value;
-    // The call has happened: a store that cannot record it is reported, but the result is not lost.
-    const lost = (e: unknown): T => {
-      if (!(e instanceof StoreUnavailableError)) this.events.emit('store.error', { operation: 'commit', error: e, at: this.clock.now() });
-      return value;
-    };
     let s: SettleResult | PromiseLike<SettleResult>;
     try {
       s = r.settleNow();
     } catch (e) {
-      return lost(e);
+      return this.commitLost(e, value);
     }
-    return isPromiseLike(s) ? Promise.resolve(s).then(() => value, lost) : value;
+    // The closures only when the store answers later: none per call on a synchronous store.
+    return isPromiseLike(s)
+      ? Promise.resolve(s).then(
+          () => value,
+          (e: unknown) => this.commitLost(e, value),
+        )
+      : value;
+  }
+
+  /** The call has happened: a store that cannot record it is reported, but the result is not lost. */
+  private commitLost<T>(e: unknown, value: T): T {
+    if (!(e instanceof StoreUnavailableError)) this.events.emit('store.error', { operation: 'commit', error: e, at: this.clock.now() });
+    return value;
   }
 
   /** The function threw: release the hold (or charge what it reported), record the failure, rethrow its error. */
@@ -1297,18 +1313,26 @@ export class Governor implements ReservationOwner {
       costUnits = estimate.get('cost') ?? 0n;
       if (costUnits !== 0n) estimated = true;
     }
-    const usage: Record<string, string> = {};
-    for (const k of estimate.keys()) {
-      if (k === 'cost') continue;
-      let v = reported.get(k);
-      if (v === undefined) {
-        const e = estimate.get(k) as bigint;
-        v = e;
-        if (e !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+    let usage: Record<string, string>;
+    if (reported.size === 0) {
+      // Nothing reported: the estimate's usage, the same text for every call with this estimate; each entry gets its own copy.
+      const u = this.estimateUsage(estimate);
+      usage = { ...u.usage };
+      if (u.estimated) estimated = true;
+    } else {
+      usage = {};
+      for (const k of estimate.keys()) {
+        if (k === 'cost') continue;
+        let v = reported.get(k);
+        if (v === undefined) {
+          const e = estimate.get(k) as bigint;
+          v = e;
+          if (e !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+        }
+        usage[k] = formatUnits(v, this.meters.get(k, k).scale);
       }
-      usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+      for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     }
-    for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     const at = this.clock.now();
     const entry = this.callEntry(
       a.p,
@@ -1358,6 +1382,24 @@ export class Governor implements ReservationOwner {
       (x) => this.committed(r, a, status, error, entry, usage, estimated, cost, commits, at, x),
       (e: unknown) => this.storeFailure('commit', e),
     );
+  }
+
+  /**
+   * The usage text of a settle with nothing reported (every meter at its estimate but money),
+   * and whether a figure in it is an estimate (a call count is not). Kept for the last estimate:
+   * a memoised request (see requestMemo) brings the same Map call after call.
+   */
+  private estimateUsage(estimate: ReadonlyMap<string, bigint>): EstimateUsage {
+    const last = this.lastEstimateUsage;
+    if (last !== undefined && last.estimate === estimate) return last;
+    const usage: Record<string, string> = {};
+    let estimated = false;
+    for (const [k, v] of estimate) {
+      if (k === 'cost') continue;
+      if (v !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+      usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+    }
+    return (this.lastEstimateUsage = { estimate, usage, estimated });
   }
 
   /** After the store committed a settle: thresholds, analytics, the usage event, the breaker. */

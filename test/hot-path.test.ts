@@ -77,3 +77,24 @@ describe('the prepared-request memo', () => {
     expect(await used(gov, { project: 'p', agent: 'b' })).toEqual({ b: '0.5', q: '1', r: '1' });
   });
 });
+
+describe('the usage text of a settle with nothing reported', () => {
+  it('is the estimate’s, in a record of its own per entry', async () => {
+    const { gov } = governor();
+    const req = { scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } } as const;
+    await gov.guard(req, () => 1);
+    await gov.guard(req, () => 1);
+    await gov.guard({ scope: SCOPE, kind: 'tool', estimate: { cost: '0.25', inputTokens: 100 } }, () => 1);
+    await gov.guard({ scope: SCOPE }, () => 1);
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } }, (ctx) => ctx.report({ outputTokens: 7 }));
+    const entries = (await gov.queryLedger({ kinds: ['call'] })).entries;
+    expect(entries.map((e) => [e.usage, e.estimated])).toEqual([
+      [{ requests: '1', llmCalls: '1' }, true],
+      [{ requests: '1', llmCalls: '1' }, true],
+      [{ requests: '1', toolCalls: '1', inputTokens: '100' }, true],
+      [{ requests: '1' }, false],
+      [{ requests: '1', llmCalls: '1', outputTokens: '7' }, true],
+    ]);
+    expect(entries[0]!.usage).not.toBe(entries[1]!.usage);
+  });
+});
