@@ -141,8 +141,9 @@ export class MemoryStore implements Store {
     let counts: number[] = EMPTY;
     let found: (WindowCounter | undefined)[] | undefined;
     if (wins !== undefined && wins.length > 0) {
-      counts = [];
-      found = [];
+      // Sized up front: a push onto [] reserves room for 17 elements, most of a call's garbage.
+      counts = new Array<number>(wins.length);
+      found = new Array<WindowCounter | undefined>(wins.length);
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
         if (!(w.weight >= 0) || !Number.isFinite(w.weight))
@@ -165,18 +166,18 @@ export class MemoryStore implements Store {
           const retryAfterMs = win !== undefined ? win.timeUntilFits(now, w.limit, need) : need > w.limit ? null : 0;
           return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs } };
         }
-        found.push(win);
-        counts.push(count + w.weight);
+        found[i] = win;
+        counts[i] = count + w.weight;
       }
     }
-    let holds = false;
+    let holds = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', it.amount);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      if (it.amount > 0n) holds = true;
+      if (it.amount > 0n) holds++;
       if (it.cap === undefined) continue;
       const c = this.counters.get(it.key);
       const used = c === undefined ? 0n : c.used;
@@ -188,7 +189,7 @@ export class MemoryStore implements Store {
     }
     const expiresAt = now + req.leaseMs;
     if (req.dryRun === true) return { ok: true, expiresAt, windowCounts: counts };
-    if (holds) {
+    if (holds > 0) {
       const id = req.id;
       if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
       if (indexed && this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
@@ -199,8 +200,9 @@ export class MemoryStore implements Store {
         (found[i] ?? this.windows.get(w.key) ?? this.createWindow(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed')).add(now, w.weight);
       }
     }
-    if (holds) {
-      const list: Hold[] = [];
+    if (holds > 0) {
+      const list = new Array<Hold>(holds);
+      let n = 0;
       for (const it of items) {
         let c = this.counters.get(it.key);
         if (c === undefined) {
@@ -211,7 +213,7 @@ export class MemoryStore implements Store {
         }
         if (it.amount > 0n) {
           c.held += it.amount;
-          list.push({ key: it.key, counter: c, amount: it.amount });
+          list[n++] = { key: it.key, counter: c, amount: it.amount };
         }
       }
       const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false, indexed };
@@ -268,11 +270,13 @@ export class MemoryStore implements Store {
     const r = held === undefined ? this.reservations.get(req.id) : held.done ? undefined : held;
     const found = r !== undefined;
     if (found) this.finish(r);
-    const used: bigint[] = [];
-    for (const it of req.counters) {
+    const items = req.counters;
+    const used = new Array<bigint>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
       const c = this.counterFor(it.key, it.expiresAt);
       c.used += it.amount;
-      used.push(c.used);
+      used[i] = c.used;
     }
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
     if (req.ledger !== undefined) this.appendOne(req.ledger);
