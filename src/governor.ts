@@ -1499,13 +1499,14 @@ export class Governor implements ReservationOwner {
 
   /** Fire the warnings and violations a commit caused; true when it took a hard limit past its cap. */
   private thresholds(c: PlanCounter, period: string | undefined, amount: bigint, used: bigint, at: number): boolean {
-    const before = used - amount;
+    // What was used before this commit: a BigInt subtraction (an allocation), so only once a threshold or the cap is reached.
+    let before: bigint | undefined;
     let exceeded = false;
     for (const l of c.limits) {
       const units = l.thresholdUnits;
       for (let i = 0; i < units.length; i++) {
         const t = units[i] as bigint;
-        if (before < t && used >= t && t > 0n) {
+        if (used >= t && t > 0n && (before ??= used - amount) < t) {
           this.events.emit('warning', {
             limit: l.id,
             meter: l.meter,
@@ -1520,7 +1521,7 @@ export class Governor implements ReservationOwner {
           });
         }
       }
-      if (l.hard && used > l.max && before <= l.max) {
+      if (l.hard && used > l.max && (before ??= used - amount) <= l.max) {
         exceeded = true;
         this.events.emit('violation', {
           type: 'exceeded',

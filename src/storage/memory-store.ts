@@ -81,6 +81,9 @@ export class MemoryStore implements Store {
   private deadLeases = 0;
   /** Live reservations held by handle only (see holdAt), not in `reservations`. */
   private unindexed = 0;
+  /** Scratch of reserve: the windows and counters its checks found, by request index. */
+  private readonly foundWindows: (WindowCounter | undefined)[] = [];
+  private readonly foundCounters: (Counter | undefined)[] = [];
   private readonly values = new Map<string, VersionedValue>();
   private readonly ledger: (LedgerEntry | undefined)[];
   private ledgerStart = 0; // sequence number of the oldest kept entry
@@ -133,17 +136,32 @@ export class MemoryStore implements Store {
   }
 
   private reserveCore(req: ReserveRequest, at: number, indexed: boolean): ReserveResult | HoldResult {
+    try {
+      return this.reserveChecked(req, at, indexed);
+    } finally {
+      // Keep the scratch arrays' room, not what they point to.
+      const found = this.foundWindows;
+      for (let i = 0; i < found.length; i++) found[i] = undefined;
+      const cs = this.foundCounters;
+      for (let i = 0; i < cs.length; i++) cs[i] = undefined;
+    }
+  }
+
+  /** The checks of a reserve (nothing written until all pass), then {@link MemoryStore.reserveWrite}. */
+  private reserveChecked(req: ReserveRequest, at: number, indexed: boolean): ReserveResult | HoldResult {
     const now = this.tickAt(at);
     const items = req.counters;
     const wins = req.windows;
     if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs))
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     let counts: number[] = EMPTY;
-    let found: (WindowCounter | undefined)[] | undefined;
+    // The windows and counters the checks looked up, for the writes after them (a second
+    // Map lookup each): the store's own scratch arrays, as reserve never re-enters.
+    const found = this.foundWindows;
+    const cs = this.foundCounters;
     if (wins !== undefined && wins.length > 0) {
       // Sized up front: a push onto [] reserves room for 17 elements, most of a call's garbage.
       counts = new Array<number>(wins.length);
-      found = new Array<WindowCounter | undefined>(wins.length);
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
         if (!(w.weight >= 0) || !Number.isFinite(w.weight))
@@ -178,8 +196,12 @@ export class MemoryStore implements Store {
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
       if (it.amount > 0n) holds++;
-      if (it.cap === undefined) continue;
+      if (it.cap === undefined) {
+        cs[i] = undefined;
+        continue;
+      }
       const c = this.counters.get(it.key);
+      cs[i] = c;
       const used = c === undefined ? 0n : c.used;
       const held = c === undefined ? 0n : c.held;
       const after = used + held + it.amount;
@@ -187,6 +209,15 @@ export class MemoryStore implements Store {
         return { ok: false, failure: { type: 'counter', index: i, used, held } };
       }
     }
+    return this.reserveWrite(req, now, indexed, holds, counts);
+  }
+
+  /** The writes of a reserve whose checks all passed: window hits, holds, the lease. */
+  private reserveWrite(req: ReserveRequest, now: number, indexed: boolean, holds: number, counts: number[]): ReserveResult | HoldResult {
+    const items = req.counters;
+    const wins = req.windows;
+    const found = this.foundWindows;
+    const cs = this.foundCounters;
     const expiresAt = now + req.leaseMs;
     if (req.dryRun === true) return { ok: true, expiresAt, windowCounts: counts };
     if (holds > 0) {
@@ -194,7 +225,7 @@ export class MemoryStore implements Store {
       if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
       if (indexed && this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
     }
-    if (wins !== undefined && found !== undefined) {
+    if (wins !== undefined) {
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
         (found[i] ?? this.windows.get(w.key) ?? this.createWindow(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed')).add(now, w.weight);
@@ -203,8 +234,9 @@ export class MemoryStore implements Store {
     if (holds > 0) {
       const list = new Array<Hold>(holds);
       let n = 0;
-      for (const it of items) {
-        let c = this.counters.get(it.key);
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        let c = cs[i] ?? this.counters.get(it.key);
         if (c === undefined) {
           c = { used: 0n, held: 0n, expiresAt: it.expiresAt ?? Infinity };
           this.counters.set(it.key, c);
