@@ -514,6 +514,9 @@ export class Governor implements ReservationOwner {
   private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
   private readonly idPrefix: string;
   private seq = 0;
+  /** The ids' text before their last base-36 digit (see nextId). */
+  private idBlock = -1;
+  private idBlockText = '';
   /** The time admitOrWait read, for the admission it starts synchronously (taken once, then cleared). */
   private admitNow: number | undefined = undefined;
   /** The last request prepared, when of the common shape (see requestMemo). */
@@ -1661,7 +1664,15 @@ export class Governor implements ReservationOwner {
   // ---- helpers --------------------------------------------------------------------------
 
   private nextId(): string {
-    return this.idPrefix + (++this.seq).toString(36);
+    // seq in base 36 is its block (seq / 36) in base 36 plus one digit: the block's text is
+    // kept, as toString(36) is a runtime call costing about as much as a clock read.
+    const seq = ++this.seq;
+    const block = Math.floor(seq / 36);
+    if (block !== this.idBlock) {
+      this.idBlock = block;
+      this.idBlockText = block === 0 ? this.idPrefix : this.idPrefix + block.toString(36);
+    }
+    return this.idBlockText + BASE36[seq - block * 36];
   }
 
   private storeFailure(operation: string, e: unknown): never {
@@ -1742,6 +1753,7 @@ const MEMORY_COMMIT = MemoryStore.prototype.commit;
 const MEMORY_RELEASE = MemoryStore.prototype.release;
 
 const NO_UNITS: ReadonlyMap<string, bigint> = new Map();
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
 /** Call counts are never "estimated": a call is one call. */
 const CALL_COUNTS: ReadonlySet<string> = new Set(['requests', 'llmCalls', 'toolCalls', 'agentHops', 'iterations']);
 

@@ -98,3 +98,17 @@ describe('the usage text of a settle with nothing reported', () => {
     expect(entries[0]!.usage).not.toBe(entries[1]!.usage);
   });
 });
+
+describe('reservation ids', () => {
+  it('are the governor’s prefix and a base-36 sequence number', async () => {
+    const { gov } = governor();
+    const ids: string[] = [];
+    for (let i = 0; i < 80; i++) ids.push((await gov.reserve({ scope: SCOPE })).id);
+    const first = ids[0]!;
+    const prefix = first.slice(0, first.lastIndexOf('-') + 1);
+    const start = parseInt(first.slice(prefix.length), 36);
+    expect(ids).toEqual(ids.map((_, i) => prefix + (start + i).toString(36)));
+    expect(ids).toContain(`${prefix}10`);
+    expect(ids).toContain(`${prefix}z`);
+  });
+});
