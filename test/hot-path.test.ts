@@ -1,4 +1,4 @@
-// The governed call's shortcuts (bench/index.ts, docs/performance.md) must not change what a
+// The governed call's shortcuts (measured by bench/index.ts) must not change what a
 // call does. The governor keeps the last request of the common shape — frozen scope, kind,
 // money-only estimate — prepared; every other request, or a change of any value, is
 // prepared and checked afresh.
