@@ -50,8 +50,10 @@ import {
   budgetToLimit,
   compileLimit,
   LimitRegistry,
+  memoMatches,
   prepareRequest,
   prepareScope,
+  requestMemo,
   Reservation,
   usageUnits,
   type BudgetSpec,
@@ -63,6 +65,7 @@ import {
   type PlanCounter,
   type PlanWindow,
   type PreparedRequest,
+  type RequestMemo,
   type ReservationOwner,
   type SettleResult,
   type UsageReport,
@@ -75,6 +78,7 @@ import {
   type LedgerEntry,
   type LedgerPage,
   type LedgerQuery,
+  type MemoryHold,
   type ReserveFailure,
   type ReserveResult,
   type Store,
@@ -271,6 +275,8 @@ interface Admission {
   readonly quota: TrackerAdmission | undefined;
   /** A refusal decided before the store (the pid's time is up, or the call asks for more tokens than one call may). */
   readonly pre: ReserveResult | undefined;
+  /** The default store's record of the hold, when reserved by handle (see admitLimits); settled through it. */
+  held: MemoryHold | undefined;
 }
 
 /** The counter and window arrays of an admission; shared between admissions, so never mutated. */
@@ -288,6 +294,13 @@ interface AdmissionShape {
   items: readonly CounterItem[] | undefined;
   /** What a settle with nothing reported commits (the estimate), built on first such settle. */
   commits: SettleCommits | undefined;
+}
+
+/** The usage text of an estimate, for settles with nothing reported (see Governor.estimateUsage). */
+interface EstimateUsage {
+  readonly estimate: ReadonlyMap<string, bigint>;
+  readonly usage: { readonly [meter: string]: string };
+  readonly estimated: boolean;
 }
 
 /** One counter a settle commits. */
@@ -512,8 +525,15 @@ export class Governor implements ReservationOwner {
   private readonly circuitRefusals = new WeakMap<GovernorError, { p: PreparedRequest; id: string; at: number }>();
   private readonly idPrefix: string;
   private seq = 0;
+  /** The ids' text before their last base-36 digit (see nextId). */
+  private idBlock = -1;
+  private idBlockText = '';
   /** The time admitOrWait read, for the admission it starts synchronously (taken once, then cleared). */
   private admitNow: number | undefined = undefined;
+  /** The last request prepared, when of the common shape (see requestMemo). */
+  private lastRequest: RequestMemo | undefined = undefined;
+  /** The usage text of the last estimate settled with nothing reported (see estimateUsage). */
+  private lastEstimateUsage: EstimateUsage | undefined = undefined;
   /** The last admission shape per plan (see planShape). */
   private readonly shapes = new WeakMap<Plan, AdmissionShape>();
   /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
@@ -844,12 +864,16 @@ export class Governor implements ReservationOwner {
   }
 
   private prepare(request: GuardRequest<never>): PreparedRequest {
+    // Most calls repeat the last request's shape and values: the same prepared request (never mutated).
+    const memo = this.lastRequest;
+    if (memo !== undefined && memoMatches(request, memo)) return memo.prepared;
     const p = prepareRequest(request, this.meters, this.leaseMs);
     // Only a token estimate needs a price: a call naming an unpriced model without one is admitted as before.
     if (!p.estimate.has('cost') && p.model !== undefined && (p.estimate.has('inputTokens') || p.estimate.has('outputTokens'))) {
       const inT = p.estimate.get('inputTokens') ?? 0n;
       p.estimate.set('cost', this.costs.estimateUnits(p.model, p.provider, inT, p.estimate.get('outputTokens') ?? 0n, p.batch));
     }
+    this.lastRequest = requestMemo(request, p);
     return p;
   }
 
@@ -903,6 +927,7 @@ export class Governor implements ReservationOwner {
       permit: undefined,
       timeout: undefined,
       quota,
+      held: undefined,
       pre: refused === undefined ? undefined : { ok: false, failure: { type: 'counter', index: 0, used: refused.used, held: 0n } },
     };
   }
@@ -989,12 +1014,14 @@ export class Governor implements ReservationOwner {
     let res: ReserveResult | Promise<ReserveResult>;
     try {
       const m = this.memory;
-      // The default store reserves at the admission's time: the same clock, read once.
-      res =
-        a.pre ??
-        (m !== undefined && m.reserve === MEMORY_RESERVE
-          ? m.reserveAt(this.reserveRequest(a, id, false), a.now)
-          : this.store.reserve(this.reserveRequest(a, id, false)));
+      if (a.pre !== undefined) res = a.pre;
+      else if (m !== undefined && m.reserve === MEMORY_RESERVE) {
+        // The default store reserves at the admission's time (the same clock, read once) and
+        // hands back its record of the hold, so the settle needs no lookup by id.
+        const h = m.holdAt(this.reserveRequest(a, id, false), a.now);
+        if (h.ok) a.held = h.held;
+        res = h;
+      } else res = this.store.reserve(this.reserveRequest(a, id, false));
     } catch (e) {
       return this.storeFailure('reserve', e);
     }
@@ -1170,26 +1197,32 @@ export class Governor implements ReservationOwner {
       return this.failed(r, e);
     }
     if (!r.open) return value;
-    // The call has happened: a store that cannot record it is reported, but the result is not lost.
-    const lost = (e: unknown): T => {
-      if (!(e instanceof StoreUnavailableError)) this.events.emit('store.error', { operation: 'commit', error: e, at: this.clock.now() });
-      return value;
-    };
     let s: SettleResult | PromiseLike<SettleResult>;
     this.deferCommit = this.background;
     try {
       s = r.settleNow();
     } catch (e) {
-      return lost(e);
+      return this.commitLost(e, value);
     } finally {
       this.deferCommit = false;
     }
+    // The closures only when the store answers later: none per call on a synchronous store.
     if (!isPromiseLike(s)) return value;
-    if (!this.background) return Promise.resolve(s).then(() => value, lost);
+    if (!this.background)
+      return Promise.resolve(s).then(
+        () => value,
+        (e: unknown) => this.commitLost(e, value),
+      );
     // settle: 'background': the caller has its result now; the charge follows (flush() waits for it).
-    const pending: Promise<unknown> = Promise.resolve(s).then(undefined, lost);
+    const pending: Promise<unknown> = Promise.resolve(s).then(undefined, (e: unknown) => this.commitLost(e, value));
     this.settling.add(pending);
     void pending.then(() => this.settling.delete(pending));
+    return value;
+  }
+
+  /** The call has happened: a store that cannot record it is reported, but the result is not lost. */
+  private commitLost<T>(e: unknown, value: T): T {
+    if (!(e instanceof StoreUnavailableError)) this.events.emit('store.error', { operation: 'commit', error: e, at: this.clock.now() });
     return value;
   }
 
@@ -1309,18 +1342,26 @@ export class Governor implements ReservationOwner {
       costUnits = estimate.get('cost') ?? 0n;
       if (costUnits !== 0n) estimated = true;
     }
-    const usage: Record<string, string> = {};
-    for (const k of estimate.keys()) {
-      if (k === 'cost') continue;
-      let v = reported.get(k);
-      if (v === undefined) {
-        const e = estimate.get(k) as bigint;
-        v = e;
-        if (e !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+    let usage: Record<string, string>;
+    if (reported.size === 0) {
+      // Nothing reported: the estimate's usage, the same text for every call with this estimate; each entry gets its own copy.
+      const u = this.estimateUsage(estimate);
+      usage = { ...u.usage };
+      if (u.estimated) estimated = true;
+    } else {
+      usage = {};
+      for (const k of estimate.keys()) {
+        if (k === 'cost') continue;
+        let v = reported.get(k);
+        if (v === undefined) {
+          const e = estimate.get(k) as bigint;
+          v = e;
+          if (e !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+        }
+        usage[k] = formatUnits(v, this.meters.get(k, k).scale);
       }
-      usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+      for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     }
-    for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     const at = this.clock.now();
     const entry = this.callEntry(
       a.p,
@@ -1362,7 +1403,12 @@ export class Governor implements ReservationOwner {
       };
       this.deferCommit = false;
       const m = this.memory;
-      res = m !== undefined && m.commit === MEMORY_COMMIT ? m.commitAt(req, at) : this.store.commit(req);
+      if (m !== undefined && m.commit === MEMORY_COMMIT) res = a.held !== undefined ? m.commitHeld(a.held, req, at) : m.commitAt(req, at);
+      else {
+        // A commit replaced since the reserve (a spy) looks the reservation up by id.
+        if (a.held !== undefined) m?.indexHeld(a.held);
+        res = this.store.commit(req);
+      }
     } catch (e) {
       return this.storeFailure('commit', e);
     }
@@ -1372,6 +1418,24 @@ export class Governor implements ReservationOwner {
       (x) => this.committed(r, a, status, error, entry, usage, estimated, cost, commits, at, x),
       (e: unknown) => this.storeFailure('commit', e),
     );
+  }
+
+  /**
+   * The usage text of a settle with nothing reported (every meter at its estimate but money),
+   * and whether a figure in it is an estimate (a call count is not). Kept for the last estimate:
+   * a memoised request (see requestMemo) brings the same Map call after call.
+   */
+  private estimateUsage(estimate: ReadonlyMap<string, bigint>): EstimateUsage {
+    const last = this.lastEstimateUsage;
+    if (last !== undefined && last.estimate === estimate) return last;
+    const usage: Record<string, string> = {};
+    let estimated = false;
+    for (const [k, v] of estimate) {
+      if (k === 'cost') continue;
+      if (v !== 0n && !CALL_COUNTS.has(k)) estimated = true;
+      usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+    }
+    return (this.lastEstimateUsage = { estimate, usage, estimated });
   }
 
   /** After the store committed a settle: thresholds, analytics, the usage event, the breaker. */
@@ -1450,7 +1514,15 @@ export class Governor implements ReservationOwner {
     if (a.holds) {
       try {
         // A call waiting on a budget (gov.budgets wait mode) may fit once the hold is back.
-        found = this.budgets.released(this.store.release(r.id));
+        const m = this.memory;
+        const held = a.held;
+        let released: boolean | PromiseLike<boolean>;
+        if (held !== undefined && m !== undefined && m.release === MEMORY_RELEASE) released = m.releaseHeld(held);
+        else {
+          if (held !== undefined) m?.indexHeld(held);
+          released = this.store.release(r.id);
+        }
+        found = this.budgets.released(released);
       } catch (e) {
         this.storeFailure('release', e);
       }
@@ -1463,13 +1535,14 @@ export class Governor implements ReservationOwner {
 
   /** Fire the warnings and violations a commit caused; true when it took a hard limit past its cap. */
   private thresholds(c: PlanCounter, period: string | undefined, amount: bigint, used: bigint, at: number): boolean {
-    const before = used - amount;
+    // What was used before this commit: a BigInt subtraction (an allocation), so only once a threshold or the cap is reached.
+    let before: bigint | undefined;
     let exceeded = false;
     for (const l of c.limits) {
       const units = l.thresholdUnits;
       for (let i = 0; i < units.length; i++) {
         const t = units[i] as bigint;
-        if (before < t && used >= t && t > 0n) {
+        if (used >= t && t > 0n && (before ??= used - amount) < t) {
           this.events.emit('warning', {
             limit: l.id,
             meter: l.meter,
@@ -1484,7 +1557,7 @@ export class Governor implements ReservationOwner {
           });
         }
       }
-      if (l.hard && used > l.max && before <= l.max) {
+      if (l.hard && used > l.max && (before ??= used - amount) <= l.max) {
         exceeded = true;
         this.events.emit('violation', {
           type: 'exceeded',
@@ -1630,7 +1703,15 @@ export class Governor implements ReservationOwner {
   // ---- helpers --------------------------------------------------------------------------
 
   private nextId(): string {
-    return this.idPrefix + (++this.seq).toString(36);
+    // seq in base 36 is its block (seq / 36) in base 36 plus one digit: the block's text is
+    // kept, as toString(36) is a runtime call costing about as much as a clock read.
+    const seq = ++this.seq;
+    const block = Math.floor(seq / 36);
+    if (block !== this.idBlock) {
+      this.idBlock = block;
+      this.idBlockText = block === 0 ? this.idPrefix : this.idPrefix + block.toString(36);
+    }
+    return this.idBlockText + BASE36[seq - block * 36];
   }
 
   private storeFailure(operation: string, e: unknown): never {
@@ -1708,8 +1789,10 @@ function tokensOf(units: ReadonlyMap<string, bigint>): bigint {
 // A MemoryStore whose reserve/commit were replaced (a spy, a subclass) is called through them.
 const MEMORY_RESERVE = MemoryStore.prototype.reserve;
 const MEMORY_COMMIT = MemoryStore.prototype.commit;
+const MEMORY_RELEASE = MemoryStore.prototype.release;
 
 const NO_UNITS: ReadonlyMap<string, bigint> = new Map();
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
 /** Call counts are never "estimated": a call is one call. */
 const CALL_COUNTS: ReadonlySet<string> = new Set(['requests', 'llmCalls', 'toolCalls', 'agentHops', 'iterations']);
 

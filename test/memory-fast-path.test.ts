@@ -43,4 +43,90 @@ describe('the MemoryStore fast path', () => {
     await gov.guard(call, () => 1);
     expect(seen).toEqual(['reserve', 'commit', 'reserve', 'commit']);
   });
+
+  it('holds a guarded call by handle: counted in size, given back on settle, failure and lease expiry', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const gov = createGovernor({ clock, store, budgets: budget });
+    const held = async () => (await gov.getStatus({ project: 'p' }))[0]!.held.toFixed();
+    let inside: unknown;
+    await gov.guard(call, () => {
+      inside = store.size.reservations;
+    });
+    expect([inside, store.size.reservations, await held()]).toEqual([1, 0, '0']);
+    await expect(gov.guard(call, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect([store.size.reservations, await held()]).toEqual([0, '0']);
+    const r = await gov.reserve({ ...call, leaseMs: 1000 });
+    expect([store.size.reservations, await held()]).toEqual([1, '0.25']);
+    clock.advance(1000);
+    // size does not expire leases by itself: read the status (which does) first.
+    const after = await held();
+    expect([store.size.reservations, after]).toEqual([0, '0']);
+    const s = await r.settle();
+    expect(s.leaseExpired).toBe(true);
+    expect((await gov.getStatus({ project: 'p' }))[0]!.used.toFixed()).toBe('0.5');
+    const gone = await gov.reserve({ ...call, leaseMs: 1000 });
+    clock.advance(1000);
+    expect(await gone.release()).toBe(false);
+  });
+
+  it('commits and releases by id through a commit or release spied after the reserve', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const gov = createGovernor({ clock, store, budgets: budget });
+    const a = await gov.reserve(call);
+    const b = await gov.reserve(call);
+    const commit = vi.spyOn(store, 'commit');
+    const release = vi.spyOn(store, 'release');
+    const s = await a.settle();
+    expect(s.leaseExpired).toBe(false);
+    expect(commit.mock.calls.map((c) => (c[0] as CommitRequest).id)).toEqual([a.id]);
+    expect(await b.release()).toBe(true);
+    expect(release.mock.calls).toEqual([[b.id]]);
+    expect(release.mock.results[0]!.value).toBe(true);
+    expect(store.size.reservations).toBe(0);
+    const st = (await gov.getStatus({ project: 'p' }))[0]!;
+    expect([st.used.toFixed(), st.held.toFixed()]).toEqual(['0.25', '0']);
+  });
+});
+
+describe('MemoryStore.holdAt', () => {
+  const counters = [{ key: 'k', amount: 5n, cap: 10n }];
+  it('hands back the hold, which commitHeld, releaseHeld and, once indexed, commit by id settle', () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const r = store.holdAt({ id: 'a', counters, leaseMs: 1000 }, clock.now());
+    if (!r.ok || r.held === undefined) throw new Error('not held');
+    expect(r).toMatchObject({ expiresAt: clock.now() + 1000, windowCounts: [] });
+    expect(store.size.reservations).toBe(1);
+    expect(store.release('a')).toBe(false);
+    expect(store.read(['k'])).toEqual([{ used: 0n, held: 5n }]);
+    expect(store.commitHeld(r.held, { id: 'a', counters: [{ key: 'k', amount: 3n }] }, clock.now())).toEqual({ found: true, used: [3n] });
+    expect(store.commitHeld(r.held, { id: 'a', counters: [] }, clock.now())).toEqual({ found: false, used: [] });
+    expect(store.read(['k'])).toEqual([{ used: 3n, held: 0n }]);
+
+    const b = store.holdAt({ id: 'b', counters, leaseMs: 1000 }, clock.now());
+    if (!b.ok || b.held === undefined) throw new Error('not held');
+    expect(store.holdAt({ id: 'c', counters, leaseMs: 1000 }, clock.now())).toMatchObject({ ok: false });
+    expect(store.releaseHeld(b.held)).toBe(true);
+    expect(store.releaseHeld(b.held)).toBe(false);
+
+    const c = store.holdAt({ id: 'c', counters, leaseMs: 1000 }, clock.now());
+    if (!c.ok || c.held === undefined) throw new Error('not held');
+    store.indexHeld(c.held);
+    expect(store.size.reservations).toBe(1);
+    expect(store.commit({ id: 'c', counters: [{ key: 'k', amount: 5n }] })).toEqual({ found: true, used: [8n] });
+    expect(store.size.reservations).toBe(0);
+
+    const d = store.holdAt({ id: 'd', counters: [{ key: 'k', amount: 1n, cap: 10n }], leaseMs: 1000 }, clock.now());
+    if (!d.ok || d.held === undefined) throw new Error('not held');
+    clock.advance(1000);
+    expect(store.read(['k'])).toEqual([{ used: 8n, held: 0n }]);
+    expect(store.size.reservations).toBe(0);
+    expect(store.releaseHeld(d.held)).toBe(false);
+    expect(store.holdAt({ id: 'e', counters: [{ key: 'k', amount: 0n }], leaseMs: 1000 }, clock.now())).toMatchObject({
+      ok: true,
+      held: undefined,
+    });
+  });
 });

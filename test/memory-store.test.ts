@@ -49,3 +49,52 @@ describe('MemoryStore memory stays bounded', () => {
     expect(store.size.ledger).toBe(3);
   });
 });
+
+describe('MemoryStore reserve after a refusal or a refused input', () => {
+  // reserve keeps the counters and windows its checks found for its writes; nothing of a
+  // refused or invalid request may reach the next one.
+  it('holds on the counters and windows of its own request', () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const w = (key: string, limit: number) => ({ key, windowMs: 1000, limit, weight: 1 });
+    expect(
+      store.reserve({
+        id: 'a',
+        counters: [
+          { key: 'x', amount: 1n, cap: 10n },
+          { key: 'y', amount: 5n, cap: 1n },
+        ],
+        windows: [w('v', 5)],
+        leaseMs: 1000,
+      }),
+    ).toMatchObject({ ok: false, failure: { type: 'counter', index: 1 } });
+    expect(() =>
+      store.reserve({
+        id: 'b',
+        counters: [
+          { key: 'x', amount: 1n, cap: 10n },
+          { key: 'z', amount: -1n },
+        ],
+        windows: [w('v', 5)],
+        leaseMs: 1000,
+      }),
+    ).toThrow(/counters\[1\]\.amount/);
+    expect(
+      store.reserve({
+        id: 'c',
+        counters: [
+          { key: 'y', amount: 1n },
+          { key: 'x', amount: 2n, cap: 10n },
+        ],
+        windows: [w('u', 5), w('v', 5)],
+        leaseMs: 1000,
+      }),
+    ).toEqual({ ok: true, expiresAt: clock.now() + 1000, windowCounts: [1, 1] });
+    expect(store.read(['x', 'y', 'z'])).toEqual([
+      { used: 0n, held: 2n },
+      { used: 0n, held: 1n },
+      { used: 0n, held: 0n },
+    ]);
+    expect(store.readWindows([w('u', 5), w('v', 5)]).map((s) => s.count)).toEqual([1, 1]);
+  });
+});

@@ -13,12 +13,15 @@ export { budgetToLimit, compileLimit, DEFAULT_THRESHOLDS, type BudgetSpec, type 
 export { LimitRegistry, type Plan, type PlanCounter, type PlanWindow } from './registry.js';
 export {
   KIND_METER,
+  memoMatches,
   prepareRequest,
   prepareScope,
+  requestMemo,
   usageUnits,
   type CallKind,
   type GuardRequest,
   type PreparedRequest,
+  type RequestMemo,
   type UsageReport,
 } from './request.js';
 export { Reservation, type ReportOptions, type ReservationOwner, type SettleResult } from './reservation.js';

@@ -1,6 +1,6 @@
 export { BucketWindow, DEFAULT_BUCKETS, validateWindowShape, type WindowCounter, type WindowMode } from './bucket-window.js';
 export { LogWindow } from './log-window.js';
-export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { MemoryStore, type HoldResult, type MemoryHold, type MemoryStoreOptions } from './memory-store.js';
 export type {
   Awaitable,
   CommitRequest,

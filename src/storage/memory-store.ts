@@ -13,6 +13,7 @@ import type {
   LedgerEntry,
   LedgerPage,
   LedgerQuery,
+  ReserveFailure,
   ReserveRequest,
   ReserveResult,
   Store,
@@ -50,7 +51,22 @@ interface Reservation {
   readonly at: number;
   readonly holds: Hold[];
   done: boolean;
+  /** False while only its holder knows it (see {@link MemoryStore.holdAt}): it is then not in the id index. */
+  indexed: boolean;
 }
+
+/**
+ * Internal, for the governor: a reservation held by handle (see {@link MemoryStore.holdAt}).
+ * Opaque outside this file.
+ */
+export interface MemoryHold {
+  readonly id: string;
+}
+
+/** What {@link MemoryStore.holdAt} answers: a reserve's result plus, when it holds something, the handle. */
+export type HoldResult =
+  | { readonly ok: true; readonly expiresAt: number; readonly windowCounts: readonly number[]; readonly held: MemoryHold | undefined }
+  | { readonly ok: false; readonly failure: ReserveFailure };
 
 const SWEEP_EVERY = 256;
 const SWEEP_BATCH = 64;
@@ -63,6 +79,11 @@ export class MemoryStore implements Store {
   private readonly reservations = new Map<string, Reservation>();
   private readonly leases = new MinHeap<Reservation>();
   private deadLeases = 0;
+  /** Live reservations held by handle only (see holdAt), not in `reservations`. */
+  private unindexed = 0;
+  /** Scratch of reserve: the windows and counters its checks found, by request index. */
+  private readonly foundWindows: (WindowCounter | undefined)[] = [];
+  private readonly foundCounters: (Counter | undefined)[] = [];
   private readonly values = new Map<string, VersionedValue>();
   private readonly ledger: (LedgerEntry | undefined)[];
   private ledgerStart = 0; // sequence number of the oldest kept entry
@@ -85,7 +106,7 @@ export class MemoryStore implements Store {
     return {
       counters: this.counters.size,
       windows: this.windows.size,
-      reservations: this.reservations.size,
+      reservations: this.reservations.size + this.unindexed,
       ledger: this.ledgerCount - this.ledgerStart,
     };
   }
@@ -99,16 +120,48 @@ export class MemoryStore implements Store {
    * store's own clock (see {@link MemoryStore.sharesClock}), saving a second clock read.
    */
   reserveAt(req: ReserveRequest, at: number): ReserveResult {
+    return this.reserveCore(req, at, true);
+  }
+
+  /**
+   * Internal, for the governor: `reserveAt`, handing back the reservation's record (`held`,
+   * undefined when nothing is held) instead of indexing it by id. The governor settles it
+   * with {@link MemoryStore.commitHeld} / {@link MemoryStore.releaseHeld}: putting a fresh id
+   * string into a Map and taking it out again was a tenth of a governed call. Its lease
+   * expires like any other. The id is not checked against live ones: the governor's are unique.
+   * `commit(id)`/`release(id)` do not find such a reservation until {@link MemoryStore.indexHeld}.
+   */
+  holdAt(req: ReserveRequest, at: number): HoldResult {
+    return this.reserveCore(req, at, false) as HoldResult;
+  }
+
+  private reserveCore(req: ReserveRequest, at: number, indexed: boolean): ReserveResult | HoldResult {
+    try {
+      return this.reserveChecked(req, at, indexed);
+    } finally {
+      // Keep the scratch arrays' room, not what they point to.
+      const found = this.foundWindows;
+      for (let i = 0; i < found.length; i++) found[i] = undefined;
+      const cs = this.foundCounters;
+      for (let i = 0; i < cs.length; i++) cs[i] = undefined;
+    }
+  }
+
+  /** The checks of a reserve (nothing written until all pass), then {@link MemoryStore.reserveWrite}. */
+  private reserveChecked(req: ReserveRequest, at: number, indexed: boolean): ReserveResult | HoldResult {
     const now = this.tickAt(at);
     const items = req.counters;
     const wins = req.windows;
     if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs))
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     let counts: number[] = EMPTY;
-    let found: (WindowCounter | undefined)[] | undefined;
+    // The windows and counters the checks looked up, for the writes after them (a second
+    // Map lookup each): the store's own scratch arrays, as reserve never re-enters.
+    const found = this.foundWindows;
+    const cs = this.foundCounters;
     if (wins !== undefined && wins.length > 0) {
-      counts = [];
-      found = [];
+      // Sized up front: a push onto [] reserves room for 17 elements, most of a call's garbage.
+      counts = new Array<number>(wins.length);
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
         if (!(w.weight >= 0) || !Number.isFinite(w.weight))
@@ -131,20 +184,24 @@ export class MemoryStore implements Store {
           const retryAfterMs = win !== undefined ? win.timeUntilFits(now, w.limit, need) : need > w.limit ? null : 0;
           return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs } };
         }
-        found.push(win);
-        counts.push(count + w.weight);
+        found[i] = win;
+        counts[i] = count + w.weight;
       }
     }
-    let holds = false;
+    let holds = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', it.amount);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      if (it.amount > 0n) holds = true;
-      if (it.cap === undefined) continue;
+      if (it.amount > 0n) holds++;
+      if (it.cap === undefined) {
+        cs[i] = undefined;
+        continue;
+      }
       const c = this.counters.get(it.key);
+      cs[i] = c;
       const used = c === undefined ? 0n : c.used;
       const held = c === undefined ? 0n : c.held;
       const after = used + held + it.amount;
@@ -152,23 +209,34 @@ export class MemoryStore implements Store {
         return { ok: false, failure: { type: 'counter', index: i, used, held } };
       }
     }
+    return this.reserveWrite(req, now, indexed, holds, counts);
+  }
+
+  /** The writes of a reserve whose checks all passed: window hits, holds, the lease. */
+  private reserveWrite(req: ReserveRequest, now: number, indexed: boolean, holds: number, counts: number[]): ReserveResult | HoldResult {
+    const items = req.counters;
+    const wins = req.windows;
+    const found = this.foundWindows;
+    const cs = this.foundCounters;
     const expiresAt = now + req.leaseMs;
     if (req.dryRun === true) return { ok: true, expiresAt, windowCounts: counts };
-    if (holds) {
+    if (holds > 0) {
       const id = req.id;
       if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
-      if (this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
+      if (indexed && this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
     }
-    if (wins !== undefined && found !== undefined) {
+    if (wins !== undefined) {
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
         (found[i] ?? this.windows.get(w.key) ?? this.createWindow(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed')).add(now, w.weight);
       }
     }
-    if (holds) {
-      const list: Hold[] = [];
-      for (const it of items) {
-        let c = this.counters.get(it.key);
+    if (holds > 0) {
+      const list = new Array<Hold>(holds);
+      let n = 0;
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        let c = cs[i] ?? this.counters.get(it.key);
         if (c === undefined) {
           c = { used: 0n, held: 0n, expiresAt: it.expiresAt ?? Infinity };
           this.counters.set(it.key, c);
@@ -177,35 +245,70 @@ export class MemoryStore implements Store {
         }
         if (it.amount > 0n) {
           c.held += it.amount;
-          list.push({ key: it.key, counter: c, amount: it.amount });
+          list[n++] = { key: it.key, counter: c, amount: it.amount };
         }
       }
-      const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false };
-      this.reservations.set(r.id, r);
+      const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false, indexed };
+      if (indexed) this.reservations.set(r.id, r);
+      else this.unindexed++;
       this.leases.push(r);
+      if (!indexed) return { ok: true, expiresAt, windowCounts: counts, held: r };
     }
-    return { ok: true, expiresAt, windowCounts: counts };
+    return indexed ? { ok: true, expiresAt, windowCounts: counts } : { ok: true, expiresAt, windowCounts: counts, held: undefined };
   }
 
   commit(req: CommitRequest): CommitResult {
-    return this.commitAt(req, this.clock.now());
+    return this.commitCore(req, this.tick(), undefined);
   }
 
   /** Internal, for the governor: `commit` at a time just read from this store's own clock. */
   commitAt(req: CommitRequest, at: number): CommitResult {
-    const now = this.tickAt(at);
+    return this.commitCore(req, this.tickAt(at), undefined);
+  }
+
+  /** Internal, for the governor: `commitAt` of a reservation {@link MemoryStore.holdAt} handed back (its id is `req.id`). */
+  commitHeld(held: MemoryHold, req: CommitRequest, at: number): CommitResult {
+    return this.commitCore(req, this.tickAt(at), held as Reservation);
+  }
+
+  /** Internal, for the governor: `release` of a reservation {@link MemoryStore.holdAt} handed back. */
+  releaseHeld(held: MemoryHold): boolean {
+    this.tick();
+    const r = held as Reservation;
+    if (r.done) return false;
+    this.finish(r);
+    return true;
+  }
+
+  /**
+   * Internal, for the governor: put a reservation {@link MemoryStore.holdAt} handed back into
+   * the id index, for a `commit` or `release` by id (one replaced by a spy or subclass).
+   */
+  indexHeld(held: MemoryHold): void {
+    const r = held as Reservation;
+    if (r.indexed || r.done) return;
+    r.indexed = true;
+    this.unindexed--;
+    this.reservations.set(r.id, r);
+  }
+
+  /** A commit of the reservation `held` (by handle) or, when undefined, of the one indexed as `req.id`. */
+  private commitCore(req: CommitRequest, now: number, held: Reservation | undefined): CommitResult {
     for (let i = 0; i < req.counters.length; i++) {
       const a = req.counters[i]!.amount;
       if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
     }
-    const r = this.reservations.get(req.id);
+    // Leases expired in the tick above are done: not found, as if taken out of the index.
+    const r = held === undefined ? this.reservations.get(req.id) : held.done ? undefined : held;
     const found = r !== undefined;
     if (found) this.finish(r);
-    const used: bigint[] = [];
-    for (const it of req.counters) {
+    const items = req.counters;
+    const used = new Array<bigint>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
       const c = this.counterFor(it.key, it.expiresAt);
       c.used += it.amount;
-      used.push(c.used);
+      used[i] = c.used;
     }
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
     if (req.ledger !== undefined) this.appendOne(req.ledger);
@@ -363,16 +466,20 @@ export class MemoryStore implements Store {
         this.deadLeases--;
         continue;
       }
-      top.done = true;
-      this.reservations.delete(top.id);
-      for (const h of top.holds) h.counter.held -= h.amount;
+      this.retire(top);
     }
   }
 
-  private finish(r: Reservation): void {
+  /** Mark a reservation done, out of the index, its holds given back. */
+  private retire(r: Reservation): void {
     r.done = true;
-    this.reservations.delete(r.id);
+    if (r.indexed) this.reservations.delete(r.id);
+    else this.unindexed--;
     for (const h of r.holds) h.counter.held -= h.amount;
+  }
+
+  private finish(r: Reservation): void {
+    this.retire(r);
     this.deadLeases++;
     // Calls mostly finish in the order they started: drop finished leases from the top at once.
     for (let top = this.leases.peek(); top !== undefined && top.done; top = this.leases.peek()) {

@@ -1,0 +1,114 @@
+// The governed call's shortcuts (measured by bench/index.ts) must not change what a
+// call does. The governor keeps the last request of the common shape — frozen scope, kind,
+// money-only estimate — prepared; every other request, or a change of any value, is
+// prepared and checked afresh.
+import { describe, expect, it } from 'vitest';
+import { createGovernor, MemoryStore, type GuardRequest } from 'agent-governor';
+import { ManualClock } from 'agent-governor/testing';
+
+const SCOPE = Object.freeze({ project: 'p', agent: 'a' });
+
+function governor() {
+  const clock = new ManualClock();
+  const store = new MemoryStore({ clock });
+  const gov = createGovernor({
+    clock,
+    store,
+    budgets: [{ id: 'b', scope: { project: 'p' }, amount: '10' }],
+    limits: [
+      { id: 'q', scope: { agent: '*' }, meter: 'llmCalls', max: 100 },
+      { id: 'r', scope: { agent: '*' }, meter: 'requests', max: 100, window: '1m' },
+    ],
+  });
+  return { gov, store, clock };
+}
+
+async function used(gov: ReturnType<typeof createGovernor>, scope: object): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const s of await gov.getStatus(scope)) out[s.limit] = s.used.toFixed();
+  return out;
+}
+
+describe('the prepared-request memo', () => {
+  it('charges each call its own cost when only the cost changes', async () => {
+    const { gov } = governor();
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } }, () => 1);
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } }, () => 1);
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: 0.5 } }, () => 1);
+    await gov.guard({ scope: SCOPE, kind: 'tool', estimate: { cost: 0.5 } }, () => 1);
+    expect(await used(gov, SCOPE)).toEqual({ b: '1.5', q: '3', r: '4' });
+  });
+
+  it('still refuses a bad cost, an unknown key or a bad kind after a memoised call', async () => {
+    const { gov } = governor();
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } }, () => 1);
+    const bad: [GuardRequest, string][] = [
+      [{ scope: SCOPE, kind: 'llm', estimate: { cost: '-0.25' } }, 'request.estimate.cost'],
+      [{ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25', bogus: 1 } }, 'request.estimate.bogus'],
+      [{ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' }, nmae: 'x' } as GuardRequest, 'request.nmae'],
+      [{ scope: SCOPE, kind: 'lml', estimate: { cost: '0.25' } } as unknown as GuardRequest, 'request.kind'],
+    ];
+    for (const [req, field] of bad) {
+      await expect(gov.guard(req, () => 1)).rejects.toMatchObject({ code: 'invalid_input', field });
+    }
+    expect(await used(gov, SCOPE)).toEqual({ b: '0.25', q: '1', r: '1' });
+  });
+
+  it('reads the other fields of a request of another shape', async () => {
+    const { gov } = governor();
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } }, () => 1);
+    const r = await gov.reserve({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' }, name: 'named', leaseMs: 5000 });
+    const settled = await r.settle();
+    expect(settled.entry).toMatchObject({ name: 'named', cost: '0.25' });
+    expect(r.expiresAt - settled.entry.at).toBe(5000);
+  });
+
+  it('validates a scope that is not frozen on every call: it may have changed', async () => {
+    const { gov } = governor();
+    const scope: { project: string; agent: string } = { project: 'p', agent: 'a' };
+    await gov.guard({ scope, kind: 'llm', estimate: { cost: '0.25' } }, () => 1);
+    scope.agent = 'b';
+    await gov.guard({ scope, kind: 'llm', estimate: { cost: '0.25' } }, () => 1);
+    scope.agent = '';
+    await expect(gov.guard({ scope, kind: 'llm', estimate: { cost: '0.25' } }, () => 1)).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    expect(await used(gov, { project: 'p', agent: 'a' })).toEqual({ b: '0.5', q: '1', r: '1' });
+    expect(await used(gov, { project: 'p', agent: 'b' })).toEqual({ b: '0.5', q: '1', r: '1' });
+  });
+});
+
+describe('the usage text of a settle with nothing reported', () => {
+  it('is the estimate’s, in a record of its own per entry', async () => {
+    const { gov } = governor();
+    const req = { scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } } as const;
+    await gov.guard(req, () => 1);
+    await gov.guard(req, () => 1);
+    await gov.guard({ scope: SCOPE, kind: 'tool', estimate: { cost: '0.25', inputTokens: 100 } }, () => 1);
+    await gov.guard({ scope: SCOPE }, () => 1);
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } }, (ctx) => ctx.report({ outputTokens: 7 }));
+    const entries = (await gov.queryLedger({ kinds: ['call'] })).entries;
+    expect(entries.map((e) => [e.usage, e.estimated])).toEqual([
+      [{ requests: '1', llmCalls: '1' }, true],
+      [{ requests: '1', llmCalls: '1' }, true],
+      [{ requests: '1', toolCalls: '1', inputTokens: '100' }, true],
+      [{ requests: '1' }, false],
+      [{ requests: '1', llmCalls: '1', outputTokens: '7' }, true],
+    ]);
+    expect(entries[0]!.usage).not.toBe(entries[1]!.usage);
+  });
+});
+
+describe('reservation ids', () => {
+  it('are the governor’s prefix and a base-36 sequence number', async () => {
+    const { gov } = governor();
+    const ids: string[] = [];
+    for (let i = 0; i < 80; i++) ids.push((await gov.reserve({ scope: SCOPE })).id);
+    const first = ids[0]!;
+    const prefix = first.slice(0, first.lastIndexOf('-') + 1);
+    const start = parseInt(first.slice(prefix.length), 36);
+    expect(ids).toEqual(ids.map((_, i) => prefix + (start + i).toString(36)));
+    expect(ids).toContain(`${prefix}10`);
+    expect(ids).toContain(`${prefix}z`);
+  });
+});
