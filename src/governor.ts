@@ -494,6 +494,8 @@ const ledgerQuerySchema = z
   .strict();
 
 const PROCESS_PREFIX = globalThis.crypto.randomUUID().slice(0, 8);
+/** Governors made in this process so far: each numbers its reservation ids after its own. */
+let governorsMade = 0;
 
 /** The governor: admits, runs and settles governed calls against limits kept in a store. */
 export class Governor implements ReservationOwner {
@@ -616,7 +618,8 @@ export class Governor implements ReservationOwner {
         remove: (pid) => this.limiter.removeUserLimits(pid),
       },
     });
-    this.idPrefix = `${PROCESS_PREFIX}-`;
+    // Two governors of one process may share a store (one Redis prefix): their ids must differ.
+    this.idPrefix = `${PROCESS_PREFIX}-${(++governorsMade).toString(36)}-`;
     this.budgets = new BudgetCoordinator(this.budgetHost(), {
       ...o.coordinator,
       alertChannels: o.alertChannels as AlertChannel[] | undefined,

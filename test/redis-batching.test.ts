@@ -168,6 +168,22 @@ describe("settle: 'background' over Redis", () => {
     expect(await client.hmget(`{${prefix}}:c:c|project=p|cost|total`, 'u', 'h')).toEqual(['250000000000', '0']);
   });
 
+  it('two governors of one process on one store hold reservations under different ids', async () => {
+    const shared = store(client);
+    const [a, b] = [1, 2].map(() => {
+      const gov = createGovernor({ clock, store: shared, budgets: [{ scope: { project: 'p' }, amount: '1' }] });
+      open.unshift(gov);
+      return gov;
+    }) as [Governor, Governor];
+    const ra = await a.reserve(request);
+    const rb = await b.reserve(request);
+    expect(ra.id).not.toBe(rb.id);
+    expect((await client.hkeys(`{${prefix}}:res`)).sort()).toEqual([ra.id, rb.id].sort());
+    await Promise.all([ra.settle(), rb.settle()]);
+    const [budget] = await a.getStatus({ project: 'p' });
+    expect([String(budget?.used), String(budget?.held)]).toEqual(['0.5', '0']);
+  });
+
   it('a charge that cannot be recorded is a store.error event, and the caller keeps its result', async () => {
     const gov = governor(client, 'background');
     const errors: string[] = [];
