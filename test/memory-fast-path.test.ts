@@ -92,14 +92,13 @@ describe('the MemoryStore fast path', () => {
 
 describe('MemoryStore.holdAt', () => {
   const counters = [{ key: 'k', amount: 5n, cap: 10n }];
-  it('hands back the hold, which commitHeld, releaseHeld and, once indexed, commit by id settle', () => {
+  it('hands back the hold, which commitHeld, releaseHeld and commit by id settle', () => {
     const clock = new ManualClock();
     const store = new MemoryStore({ clock });
     const r = store.holdAt({ id: 'a', counters, leaseMs: 1000 }, clock.now());
     if (!r.ok || r.held === undefined) throw new Error('not held');
     expect(r).toMatchObject({ expiresAt: clock.now() + 1000, windowCounts: [] });
     expect(store.size.reservations).toBe(1);
-    expect(store.release('a')).toBe(false);
     expect(store.read(['k'])).toEqual([{ used: 0n, held: 5n }]);
     expect(store.commitHeld(r.held, { id: 'a', counters: [{ key: 'k', amount: 3n }] }, clock.now())).toEqual({ found: true, used: [3n] });
     expect(store.commitHeld(r.held, { id: 'a', counters: [] }, clock.now())).toEqual({ found: false, used: [] });
@@ -128,5 +127,28 @@ describe('MemoryStore.holdAt', () => {
       ok: true,
       held: undefined,
     });
+  });
+});
+
+describe('a reservation the governor holds by handle is still the store’s by id', () => {
+  it('release(id) by someone else finds it and returns its hold', async () => {
+    const store = new MemoryStore();
+    const gov = createGovernor({ store, budgets: budget });
+    const r = await gov.reserve(call);
+    expect(store.read(['c|project=p|cost|total'])).toEqual([{ used: 0n, held: 250_000_000_000n }]);
+    expect(store.release(r.id)).toBe(true);
+    expect(store.read(['c|project=p|cost|total'])).toEqual([{ used: 0n, held: 0n }]);
+    // The governor's own settle then finds it gone: the usage still counts, nothing is held twice.
+    expect((await r.settle({ cost: '0.1' })).cost.toFixed()).toBe('0.1');
+    expect(store.read(['c|project=p|cost|total'])).toEqual([{ used: 100_000_000_000n, held: 0n }]);
+  });
+
+  it('commit(id) finds it, and a reserve with its id is refused as a live id', async () => {
+    const store = new MemoryStore();
+    const gov = createGovernor({ store, budgets: budget });
+    const r = await gov.reserve(call);
+    expect(() => store.reserve({ id: r.id, counters: [{ key: 'x', amount: 1n }], leaseMs: 1000 })).toThrow(/already a live reservation/);
+    expect(store.commit({ id: r.id, counters: [{ key: 'c|project=p|cost|total', amount: 5n }] })).toEqual({ found: true, used: [5n] });
+    expect(store.read(['c|project=p|cost|total'])).toEqual([{ used: 5n, held: 0n }]);
   });
 });

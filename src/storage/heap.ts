@@ -50,6 +50,11 @@ export class MinHeap<T extends HeapItem> {
     return top;
   }
 
+  /** The first item (in heap order, not by `at`) for which `test` is true (O(n)). */
+  find(test: (item: T) => boolean): T | undefined {
+    return this.items.find(test);
+  }
+
   /** Keep only the items for which `keep` is true (O(n) rebuild). */
   filter(keep: (item: T) => boolean): void {
     const old = this.items;

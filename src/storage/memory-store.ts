@@ -223,7 +223,7 @@ export class MemoryStore implements Store {
     if (holds > 0) {
       const id = req.id;
       if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
-      if (indexed && this.reservations.has(id)) throw new InvalidInputError('id', 'is already a live reservation', id);
+      if (indexed && this.byId(id) !== undefined) throw new InvalidInputError('id', 'is already a live reservation', id);
     }
     if (wins !== undefined) {
       for (let i = 0; i < wins.length; i++) {
@@ -292,6 +292,19 @@ export class MemoryStore implements Store {
     this.reservations.set(r.id, r);
   }
 
+  /**
+   * The live reservation `id`: from the index, else (while the governor holds some by handle,
+   * see holdAt) from the lease heap, so a `commit`/`release` by id still finds it; that search is
+   * O(live reservations) and only runs when the index misses.
+   */
+  private byId(id: string): Reservation | undefined {
+    const r = this.reservations.get(id);
+    if (r !== undefined || this.unindexed === 0) return r;
+    const h = this.leases.find((x) => x.id === id && !x.done && !x.indexed);
+    if (h !== undefined) this.indexHeld(h);
+    return h;
+  }
+
   /** A commit of the reservation `held` (by handle) or, when undefined, of the one indexed as `req.id`. */
   private commitCore(req: CommitRequest, now: number, held: Reservation | undefined): CommitResult {
     for (let i = 0; i < req.counters.length; i++) {
@@ -299,7 +312,7 @@ export class MemoryStore implements Store {
       if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
     }
     // Leases expired in the tick above are done: not found, as if taken out of the index.
-    const r = held === undefined ? this.reservations.get(req.id) : held.done ? undefined : held;
+    const r = held === undefined ? this.byId(req.id) : held.done ? undefined : held;
     const found = r !== undefined;
     if (found) this.finish(r);
     const items = req.counters;
@@ -317,7 +330,7 @@ export class MemoryStore implements Store {
 
   release(id: string): boolean {
     this.tick();
-    const r = this.reservations.get(id);
+    const r = this.byId(id);
     if (r === undefined) return false;
     this.finish(r);
     return true;
