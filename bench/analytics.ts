@@ -163,7 +163,6 @@ export async function benchAnalytics(): Promise<void> {
     `  getCosts from a raw ledger scan: ${rawMs.toFixed(0)} ms; from rollups ${rollMs.toFixed(1)} ms (${(rawMs / rollMs).toFixed(0)}x faster)`,
   );
   const exact = new Analytics({ store, clock, pricing: prices, exactPercentileLimit: N });
-  await exact.backfill({ from: NOW, to: NOW });
   const [exactMs] = await time(() => exact.getApiCallAnalytics());
   console.log(
     `  getApiCallAnalytics with exact percentiles over all ${N.toLocaleString('en-US')} calls (ledger scan): ${exactMs.toFixed(0)} ms`,
