@@ -92,6 +92,31 @@ describe('RedisStore batches', () => {
     expect(await client.hkeys(`{${prefix}}:res`)).toEqual(['b']);
   });
 
+  it('refuses an exact reserve on a bucketed window made earlier in the same batch, as across batches', async () => {
+    const s = store(client);
+    const [bucketed, exact] = await Promise.allSettled([
+      s.reserve({ id: 'a', counters: [], windows: [{ key: 'w', windowMs: 60_000, limit: 10, weight: 1, buckets: 10 }], leaseMs: 1000 }),
+      s.reserve({ id: 'b', counters: [], windows: [{ key: 'w', windowMs: 60_000, limit: 10, weight: 1, mode: 'exact' }], leaseMs: 1000 }),
+    ]);
+    expect(bucketed.status).toBe('fulfilled');
+    expect(String((exact as PromiseRejectedResult).reason)).toMatch(/windows\[0\]\.windowMs.*does not match the existing bucketed window/);
+    expect(await client.exists(`{${prefix}}:l:w`)).toBe(0);
+    expect(Object.keys(await client.hgetall(`{${prefix}}:w:w`)).filter((f) => f.startsWith('t'))).toEqual([]);
+  });
+
+  it('a commit Redis refuses (a foreign key under the prefix) changes nothing, so a retry charges once', async () => {
+    const s = store(client);
+    await s.reserve({ id: 'x', counters: [{ key: 'k', amount: 5n, cap: 10n }], leaseMs: 60_000 });
+    await client.set(`{${prefix}}:w:bad`, 'not a hash');
+    const commit = { id: 'x', counters: [{ key: 'k', amount: 3n }], windows: [{ key: 'bad', delta: -1, at: clock.now() }] };
+    await expect(s.commit(commit)).rejects.toThrow(/WRONGTYPE/);
+    expect(await s.read(['k'])).toEqual([{ used: 0n, held: 5n }]);
+    expect(await client.hkeys(`{${prefix}}:res`)).toEqual(['x']);
+    await client.del(`{${prefix}}:w:bad`);
+    expect(await s.commit(commit)).toEqual({ found: true, used: [3n] });
+    expect(await s.read(['k'])).toEqual([{ used: 3n, held: 0n }]);
+  });
+
   it('a reserve and a commit of the same batch see each other, and the counter is written once', async () => {
     const s = store(client);
     const [r, c, again] = await Promise.all([

@@ -386,12 +386,16 @@ export class RedisStore implements Store {
     this.conn.script('batch', this.route, argv).then(
       (reply) => {
         this.inFlight--;
-        const replies = reply as unknown[];
-        for (let i = 0; i < ops.length; i++) {
-          const r = replies[i];
-          // An operation the script could not run (a Redis error inside it) fails alone.
-          if (Array.isArray(r) && r[0] === '!err') ops[i]!.reject(new Error(String(r[1])));
-          else ops[i]!.resolve(r);
+        if (!Array.isArray(reply) || reply.length !== ops.length) {
+          const e = new Error(`RedisStore: a batch of ${ops.length} operations got an unexpected reply`);
+          for (const op of ops) op.reject(e);
+        } else {
+          for (let i = 0; i < ops.length; i++) {
+            const r: unknown = reply[i];
+            // An operation the script could not run (a Redis error inside it) fails alone.
+            if (Array.isArray(r) && r[0] === '!err') ops[i]!.reject(new Error(String(r[1])));
+            else ops[i]!.resolve(r);
+          }
         }
         this.schedule();
       },

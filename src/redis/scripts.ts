@@ -571,7 +571,8 @@ for i = 1, nw do
   local o = base + (i - 1) * 6
   local key, W, limit, weight, B, mode = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]), ARGV[o + 6]
   local w
-  if mode == 'b' then w = cwin(key, W, B) else w = loadWin(key) end
+  -- CW holds bucketed windows only: one made earlier in this batch refuses an exact reserve's shape.
+  if mode == 'b' then w = cwin(key, W, B) else w = CW[key] or loadWin(key) end
   local count = 0
   if w then
     if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, num(w.W), num(w.B) } end
@@ -667,6 +668,12 @@ for i = 1, nc do
   if newU[i] == nil then return { -1, 'overflow', i - 1 } end
   run[key] = newU[i]
 end
+-- Everything that can fail (reads of the windows, the ledger append) comes before the first
+-- change to the batch cache, so a commit Redis refuses changes nothing there.
+local base = 7 + nc * 3
+local wins = {}
+for i = 1, nw do wins[i] = cwin(ARGV[base + (i - 1) * 3 + 1]) end
+if ledger ~= '' then call('XADD', P .. 'ledger', 'MAXLEN', '~', maxLen, '*', 'e', ledger) end
 local ends, holds = loadRes(id)
 local found = 0
 if ends then
@@ -691,13 +698,11 @@ for i = 1, nc do
   out[i + 1] = str(newU[i])
 end
 if holds then for k, a in pairs(holds) do dropHold(k, a) end end
-local base = 7 + nc * 3
 for i = 1, nw do
   local o = base + (i - 1) * 3
-  local w = cwin(ARGV[o + 1])
+  local w = wins[i]
   if w then winAdjust(w, tonumber(ARGV[o + 3]), tonumber(ARGV[o + 2])) end
 end
-if ledger ~= '' then call('XADD', P .. 'ledger', 'MAXLEN', '~', maxLen, '*', 'e', ledger) end
 return out
 `;
 
@@ -866,9 +871,12 @@ local DIRECT = { readWindows = true, delete = true, scanKeys = true }
 
 /**
  * batch: ARGV = P, then per operation: name, now ('' = the server's TIME, read once per
- * batch), n, n arguments. Runs the operations in order, each atomic and isolated (pcall: an
- * operation that fails returns { '!err', message } and the others go on), then writes back
- * what the batch cache holds. Returns one reply per operation.
+ * batch), n, n arguments. Runs the operations in order, each atomic, then writes back what the
+ * batch cache holds. Returns one reply per operation. An operation Redis refuses (pcall: say
+ * `WRONGTYPE` on a foreign key under the prefix) answers { '!err', message } and the others go
+ * on; reserve and commit do everything that can fail before they change the cache, so such an
+ * operation leaves no change behind (as with any Redis script, a direct write it made before
+ * the error stays: an exact window's log, for instance).
  */
 const BATCH = `
 local ids = {}
