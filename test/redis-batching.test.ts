@@ -108,7 +108,7 @@ describe('RedisStore batches', () => {
     const s = store(client);
     await s.reserve({ id: 'x', counters: [{ key: 'k', amount: 5n, cap: 10n }], leaseMs: 60_000 });
     await client.set(`{${prefix}}:w:bad`, 'not a hash');
-    const commit = { id: 'x', counters: [{ key: 'k', amount: 3n }], windows: [{ key: 'bad', delta: -1, at: clock.now() }] };
+    const commit = { id: 'x', counters: [{ key: 'k', amount: 3n }], windows: [{ key: 'bad', windowMs: 60_000, delta: -1, at: clock.now() }] };
     await expect(s.commit(commit)).rejects.toThrow(/WRONGTYPE/);
     expect(await s.read(['k'])).toEqual([{ used: 0n, held: 5n }]);
     expect(await client.hkeys(`{${prefix}}:res`)).toEqual(['x']);
