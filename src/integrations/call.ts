@@ -447,18 +447,9 @@ export function errorStatus(e: unknown): number | undefined {
 
 /** Milliseconds a 429's headers ask to wait: `retry-after-ms`, else `retry-after` in seconds or as an HTTP date. */
 export function retryAfterMs(e: unknown, nowMs: number): number | undefined {
-  if (e === null || typeof e !== 'object') return undefined;
-  const x = e as { headers?: unknown; responseHeaders?: unknown };
-  const h = x.headers ?? x.responseHeaders;
-  const get = (name: string): string | undefined => {
-    if (h === null || typeof h !== 'object') return undefined;
-    if (typeof (h as Headers).get === 'function') return (h as Headers).get(name) ?? undefined;
-    const v = (h as Record<string, unknown>)[name];
-    return typeof v === 'string' ? v : undefined;
-  };
-  const ms = Number(get('retry-after-ms'));
+  const ms = Number(headerOf(e, 'retry-after-ms'));
   if (Number.isFinite(ms) && ms > 0) return Math.ceil(ms);
-  const ra = get('retry-after');
+  const ra = headerOf(e, 'retry-after');
   if (ra === undefined) return undefined;
   const s = Number(ra);
   if (Number.isFinite(s) && s >= 0) return Math.ceil(s * 1000);
@@ -625,9 +616,11 @@ function classNames(e: object): string[] {
   return out;
 }
 
-/** A header of an SDK error (a `Headers` object in openai and @anthropic-ai/sdk). */
+/** A header of an SDK error: `headers` (a `Headers` object in openai and @anthropic-ai/sdk), else the AI SDK's `responseHeaders` (a record). */
 function headerOf(e: unknown, name: string): string | undefined {
-  const h = (e as { headers?: unknown } | null)?.headers;
+  if (e === null || typeof e !== 'object') return undefined;
+  const x = e as { headers?: unknown; responseHeaders?: unknown };
+  const h = x.headers ?? x.responseHeaders;
   if (h === null || typeof h !== 'object') return undefined;
   if (typeof (h as Headers).get === 'function') return (h as Headers).get(name) ?? undefined;
   const v = (h as Record<string, unknown>)[name];
