@@ -65,7 +65,7 @@ const MIN_UNITS = -(2n ** 63n);
 const OPTION_KEYS = new Set(['client', 'prefix', 'clock', 'commandTimeoutMs', 'ledgerMaxLen', 'maxInFlight']);
 const GLOB = /[*?[\]\\]/g;
 
-/** The Store contract over Redis: one Lua script per primitive, atomic across processes. */
+/** The Store contract over Redis: each primitive one operation of a batched Lua script, atomic across processes. */
 export class RedisStore implements Store {
   /** The key prefix with its hash tag, e.g. `{ag}:`. */
   readonly keyPrefix: string;

@@ -6,10 +6,10 @@
  * `now` ('' = the Redis server's `TIME`); it declares one key of that slot for routing and
  * builds the other key names from the prefix: they all hash to the same slot.
  *
- * Money: counters are signed 64-bit integers kept as decimal strings. Lua numbers are doubles,
- * exact only to 2^53, so an amount is added or compared as a double only when every operand
- * is below 1e14 (sums stay far below 2^53); otherwise on two exact limbs (value = hi * 1e9 +
- * lo), each well inside 2^53, and written back as a string. Window weights stay doubles.
+ * Money: counters are signed 64-bit integers kept in Redis as decimal strings. Lua numbers are
+ * doubles, exact only to 2^53, so a value is held as a Lua number only while below 1e15 (sums
+ * of three stay below 2^53); beyond, it stays a string and is added or compared on two exact
+ * limbs (value = hi * 1e9 + lo), each well inside 2^53. Window weights stay doubles.
  *
  * Speed: a script's cost is mostly its `redis.call`s (each a few µs), so a batch reads every
  * counter, window and reservation it needs once, keeps them in Lua tables while its
@@ -108,8 +108,6 @@ end
 
 -- Compare u + h + a with cap, exactly: -1, 0, 1.
 local function cmpCap(u, h, a, cap)
-  -- Operands of at most 15 characters sum below 3e15: a cap of 17+ digits (>= 1e16) is above them.
-  if #u < 16 and #h < 16 and #a < 16 and #cap > 16 and sub(cap, 1, 1) ~= '-' then return -1 end
   if #u < 15 and #h < 15 and #a < 15 and #cap < 16 then
     local s, c = tonumber(u) + tonumber(h) + tonumber(a), tonumber(cap)
     if s < c then return -1 elseif s > c then return 1 else return 0 end
@@ -145,7 +143,8 @@ local function add(a, b, sign)
   return addDec(str(a), str(b), sign)
 end
 
--- Compare u + h + a with cap (a decimal string), exactly: -1, 0, 1.
+-- Compare u + h + a with cap (a decimal string), exactly: -1, 0, 1. Operands below 1e15 sum
+-- below 3e15, so a cap of 17+ digits (>= 1e16) is above them without arithmetic.
 local function capCmp(u, h, a, cap)
   u, h, a = n15(u), n15(h), n15(a)
   if type(u) == 'number' and type(h) == 'number' and type(a) == 'number' then

@@ -129,7 +129,7 @@ export class MemoryStore implements Store {
    * with {@link MemoryStore.commitHeld} / {@link MemoryStore.releaseHeld}: putting a fresh id
    * string into a Map and taking it out again was a tenth of a governed call. Its lease
    * expires like any other. The id is not checked against live ones: the governor's are unique.
-   * `commit(id)`/`release(id)` do not find such a reservation until {@link MemoryStore.indexHeld}.
+   * `commit(id)`/`release(id)` from anyone else still find it (see byId), at the cost of a scan.
    */
   holdAt(req: ReserveRequest, at: number): HoldResult {
     return this.reserveCore(req, at, false) as HoldResult;
