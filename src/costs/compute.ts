@@ -90,6 +90,24 @@ const HOUR_MICROS = 3_600n * MICRO;
 const MINUTE_MICROS = 60n * MICRO;
 const GB = 1_000_000_000n;
 
+/** How each compute meter is priced: its price per `per` units of the meter, and how its usage reads. */
+const METERS: readonly {
+  readonly field: keyof ComputeUnits;
+  readonly resource: ResourceType;
+  readonly price: keyof Compiled;
+  readonly per: bigint;
+  /** The meter is at scale 6 (micro-units): usage is shown in whole units. */
+  readonly micro: boolean;
+  readonly unit: string;
+}[] = [
+  { field: 'cpuSeconds', resource: 'cpu', price: 'cpu', per: HOUR_MICROS, micro: true, unit: 'core-second' },
+  { field: 'memoryGbSeconds', resource: 'memory', price: 'memory', per: HOUR_MICROS, micro: true, unit: 'gb-second' },
+  { field: 'gpuSeconds', resource: 'gpu', price: 'gpu', per: HOUR_MICROS, micro: true, unit: 'gpu-second' },
+  { field: 'storageGbMonths', resource: 'storage', price: 'storageMonth', per: MICRO, micro: true, unit: 'gb-month' },
+  { field: 'networkBytes', resource: 'bandwidth', price: 'bandwidth', per: GB, micro: false, unit: 'byte' },
+  { field: 'sandboxSeconds', resource: 'sandbox', price: 'sandbox', per: MINUTE_MICROS, micro: true, unit: 'second' },
+];
+
 /** One resource's pico-units and usage, for the ledger and for breakdowns. */
 export interface ResourceUnits {
   readonly resource: ResourceType;
@@ -130,34 +148,11 @@ export class ComputePricing {
   /** Price compute meters (cpu/memory/gpu seconds at scale 6, bytes, sandbox seconds at scale 6, storage GB-months at scale 6). */
   units(u: ComputeUnits): ResourceUnits[] {
     const out: ResourceUnits[] = [];
-    const p = this.p;
-    if (u.cpuSeconds !== undefined && u.cpuSeconds > 0n)
-      out.push({ resource: 'cpu', units: this.pico(u.cpuSeconds * p.cpu, HOUR_MICROS), usage: micro(u.cpuSeconds), unit: 'core-second' });
-    if (u.memoryGbSeconds !== undefined && u.memoryGbSeconds > 0n)
-      out.push({
-        resource: 'memory',
-        units: this.pico(u.memoryGbSeconds * p.memory, HOUR_MICROS),
-        usage: micro(u.memoryGbSeconds),
-        unit: 'gb-second',
-      });
-    if (u.gpuSeconds !== undefined && u.gpuSeconds > 0n)
-      out.push({ resource: 'gpu', units: this.pico(u.gpuSeconds * p.gpu, HOUR_MICROS), usage: micro(u.gpuSeconds), unit: 'gpu-second' });
-    if (u.storageGbMonths !== undefined && u.storageGbMonths > 0n)
-      out.push({
-        resource: 'storage',
-        units: this.pico(u.storageGbMonths * p.storageMonth, MICRO),
-        usage: micro(u.storageGbMonths),
-        unit: 'gb-month',
-      });
-    if (u.networkBytes !== undefined && u.networkBytes > 0n)
-      out.push({ resource: 'bandwidth', units: this.pico(u.networkBytes * p.bandwidth, GB), usage: String(u.networkBytes), unit: 'byte' });
-    if (u.sandboxSeconds !== undefined && u.sandboxSeconds > 0n)
-      out.push({
-        resource: 'sandbox',
-        units: this.pico(u.sandboxSeconds * p.sandbox, MINUTE_MICROS),
-        usage: micro(u.sandboxSeconds),
-        unit: 'second',
-      });
+    for (const m of METERS) {
+      const v = u[m.field];
+      if (v === undefined || v <= 0n) continue;
+      out.push({ resource: m.resource, units: this.pico(v * this.p[m.price], m.per), usage: m.micro ? micro(v) : String(v), unit: m.unit });
+    }
     return out;
   }
 
