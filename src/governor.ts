@@ -536,6 +536,9 @@ export class Governor implements ReservationOwner {
   private lastRequest: RequestMemo | undefined = undefined;
   /** The usage text of the last estimate settled with nothing reported (see estimateUsage). */
   private lastEstimateUsage: EstimateUsage | undefined = undefined;
+  /** The last settled cost and its text (see costText). */
+  private lastCost = -1n;
+  private lastCostText = '';
   /** The last admission shape per plan (see planShape). */
   private readonly shapes = new WeakMap<Plan, AdmissionShape>();
   /** The store when it is a MemoryStore on the governor's clock: it then takes the time the pipeline already read. */
@@ -1077,7 +1080,7 @@ export class Governor implements ReservationOwner {
    * a `refused` ledger entry with the error's code. Returns the error, to throw.
    */
   recordOutsideRefusal(request: GuardRequest, error: GovernorError): GovernorError {
-    if (this.keeps('refused')) this.appendLedger(this.callEntry(this.prepare(request), this.nextId(), this.clock.now(), 'refused', error));
+    if (this.keeps('refused')) this.appendLedger(this.callEntry(this.prepare(request), this.nextId(), this.clock.now(), 'refused', error), true);
     return error;
   }
 
@@ -1091,7 +1094,7 @@ export class Governor implements ReservationOwner {
 
   /** A `refused` ledger entry for a call an open breaker turned away (the `breaker.open` event already told). */
   private recordCircuitRefusal(p: PreparedRequest, id: string, error: GovernorError, at: number): void {
-    if (this.keeps('refused')) this.appendLedger(this.callEntry(p, id, at, 'refused', error));
+    if (this.keeps('refused')) this.appendLedger(this.callEntry(p, id, at, 'refused', error), true);
   }
 
   /** Record a breaker outcome; a store fault is reported as `store.error`, never thrown into the call it concerns. */
@@ -1315,7 +1318,7 @@ export class Governor implements ReservationOwner {
         at,
       });
     }
-    if (this.keeps('refused')) this.appendLedger(this.callEntry(a.p, id, at, 'refused', e));
+    if (this.keeps('refused')) this.appendLedger(this.callEntry(a.p, id, at, 'refused', e), true);
   }
 
   // ---- settling (ReservationOwner) -----------------------------------------------------
@@ -1347,9 +1350,9 @@ export class Governor implements ReservationOwner {
     }
     let usage: Record<string, string>;
     if (reported.size === 0) {
-      // Nothing reported: the estimate's usage, the same text for every call with this estimate; each entry gets its own copy.
+      // Nothing reported: the estimate's usage, one frozen text shared by every call with this estimate.
       const u = this.estimateUsage(estimate);
-      usage = { ...u.usage };
+      usage = u.usage;
       if (u.estimated) estimated = true;
     } else {
       usage = {};
@@ -1373,7 +1376,7 @@ export class Governor implements ReservationOwner {
       status,
       error,
       usage,
-      formatUnits(costUnits),
+      this.costText(costUnits),
       model,
       estimated,
       this.clock.monotonic() - a.started,
@@ -1397,16 +1400,19 @@ export class Governor implements ReservationOwner {
     }
     let res: CommitResult | PromiseLike<CommitResult>;
     try {
+      const kept = this.keeps(status) ? entry : undefined;
+      const m = this.memory;
+      // The default store keeps the entry by field (see LedgerRing); any other gets it with the commit.
+      const direct = m !== undefined && m.commit === MEMORY_COMMIT;
       const req = {
         id: r.id,
         counters: commits.counters,
         windows,
-        ledger: this.keeps(status) ? entry : undefined,
+        ledger: direct ? undefined : kept,
         deferrable: this.deferCommit || undefined,
       };
       this.deferCommit = false;
-      const m = this.memory;
-      if (m !== undefined && m.commit === MEMORY_COMMIT) res = a.held !== undefined ? m.commitHeld(a.held, req, at) : m.commitAt(req, at);
+      if (direct) res = a.held !== undefined ? m.commitHeld(a.held, req, at, kept) : m.commitAt(req, at, kept);
       else {
         // A commit replaced since the reserve (a spy) looks the reservation up by id.
         if (a.held !== undefined) m?.indexHeld(a.held);
@@ -1438,7 +1444,16 @@ export class Governor implements ReservationOwner {
       if (v !== 0n && !CALL_COUNTS.has(k)) estimated = true;
       usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     }
-    return (this.lastEstimateUsage = { estimate, usage, estimated });
+    return (this.lastEstimateUsage = { estimate, usage: Object.freeze(usage), estimated });
+  }
+
+  /** `formatUnits(units)`, kept for the last amount: calls of one shape mostly cost the same. */
+  private costText(units: bigint): string {
+    if (units !== this.lastCost) {
+      this.lastCost = units;
+      this.lastCostText = formatUnits(units);
+    }
+    return this.lastCostText;
   }
 
   /** After the store committed a settle: thresholds, analytics, the usage event, the breaker. */
@@ -1510,6 +1525,7 @@ export class Governor implements ReservationOwner {
     if (this.keeps(status)) {
       this.appendLedger(
         this.callEntry(a.p, r.id, this.clock.now(), status, error, {}, '0', a.p.model, undefined, this.clock.monotonic() - a.started),
+        true,
       );
     }
     // A reservation that held nothing has no store record: it was live while its lease ran.
@@ -1763,9 +1779,14 @@ export class Governor implements ReservationOwner {
     return this.ledgerMode === 'all' || (this.ledgerMode === 'failures' && (status === 'refused' || status === 'error'));
   }
 
-  /** Append a ledger entry without waiting; a store fault is reported as `store.error`, never thrown. */
-  private appendLedger(entry: LedgerEntry): void {
+  /**
+   * Append a ledger entry without waiting; a store fault is reported as `store.error`, never
+   * thrown. `call`: built by callEntry, which the default store may keep by field.
+   */
+  private appendLedger(entry: LedgerEntry, call = false): void {
     this.analytics.record(entry);
+    const m = this.memory;
+    if (call && m !== undefined && m.appendLedger === MEMORY_APPEND) return m.appendCall(entry);
     const fault = (e: unknown): void => this.events.emit('store.error', { operation: 'appendLedger', error: e, at: this.clock.now() });
     try {
       const r = this.store.appendLedger([entry]);
@@ -1793,6 +1814,7 @@ function tokensOf(units: ReadonlyMap<string, bigint>): bigint {
 const MEMORY_RESERVE = MemoryStore.prototype.reserve;
 const MEMORY_COMMIT = MemoryStore.prototype.commit;
 const MEMORY_RELEASE = MemoryStore.prototype.release;
+const MEMORY_APPEND = MemoryStore.prototype.appendLedger;
 
 const NO_UNITS: ReadonlyMap<string, bigint> = new Map();
 const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';

@@ -79,7 +79,7 @@ describe('the prepared-request memo', () => {
 });
 
 describe('the usage text of a settle with nothing reported', () => {
-  it('is the estimate’s, in a record of its own per entry', async () => {
+  it('is the estimate’s, one frozen record shared by the entries of that estimate', async () => {
     const { gov } = governor();
     const req = { scope: SCOPE, kind: 'llm', estimate: { cost: '0.25' } } as const;
     await gov.guard(req, () => 1);
@@ -95,7 +95,15 @@ describe('the usage text of a settle with nothing reported', () => {
       [{ requests: '1' }, false],
       [{ requests: '1', llmCalls: '1', outputTokens: '7' }, true],
     ]);
-    expect(entries[0]!.usage).not.toBe(entries[1]!.usage);
+    // Shared, so frozen: changing one entry's usage must not change another's.
+    expect(entries[0]!.usage).toBe(entries[1]!.usage);
+    expect(Object.isFrozen(entries[0]!.usage)).toBe(true);
+    expect(() => {
+      (entries[0]!.usage as Record<string, string>).requests = '2';
+    }).toThrow(TypeError);
+    expect(entries[1]!.usage).toEqual({ requests: '1', llmCalls: '1' });
+    // A reported usage is the call's own record.
+    expect(Object.isFrozen(entries[4]!.usage)).toBe(false);
   });
 });
 

@@ -24,6 +24,7 @@ import type {
 } from './store.js';
 import { BucketWindow, validateWindowShape, type WindowCounter, type WindowMode } from './bucket-window.js';
 import { LogWindow } from './log-window.js';
+import { LedgerRing } from './ledger-ring.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -85,10 +86,7 @@ export class MemoryStore implements Store {
   private readonly foundWindows: (WindowCounter | undefined)[] = [];
   private readonly foundCounters: (Counter | undefined)[] = [];
   private readonly values = new Map<string, VersionedValue>();
-  private readonly ledger: (LedgerEntry | undefined)[];
-  private ledgerStart = 0; // sequence number of the oldest kept entry
-  private ledgerCount = 0; // entries ever appended
-  private readonly maxLedger: number;
+  private readonly ledger: LedgerRing;
   private ops = 0;
   private counterSweep: Iterator<[string, Counter]> | undefined;
   private windowSweep: Iterator<[string, WindowCounter]> | undefined;
@@ -97,8 +95,7 @@ export class MemoryStore implements Store {
     this.clock = options.clock ?? systemClock;
     const max = options.maxLedgerEntries ?? 100_000;
     if (!Number.isSafeInteger(max) || max < 1) throw new InvalidInputError('maxLedgerEntries', 'must be a positive integer', max);
-    this.maxLedger = max;
-    this.ledger = [];
+    this.ledger = new LedgerRing(max);
   }
 
   /** Number of live counters, windows and reservations (for tests and memory checks). */
@@ -107,7 +104,7 @@ export class MemoryStore implements Store {
       counters: this.counters.size,
       windows: this.windows.size,
       reservations: this.reservations.size + this.unindexed,
-      ledger: this.ledgerCount - this.ledgerStart,
+      ledger: this.ledger.size,
     };
   }
 
@@ -262,13 +259,26 @@ export class MemoryStore implements Store {
   }
 
   /** Internal, for the governor: `commit` at a time just read from this store's own clock. */
-  commitAt(req: CommitRequest, at: number): CommitResult {
-    return this.commitCore(req, this.tickAt(at), undefined);
+  commitAt(req: CommitRequest, at: number, call?: LedgerEntry): CommitResult {
+    return this.commitCore(req, this.tickAt(at), undefined, call);
   }
 
-  /** Internal, for the governor: `commitAt` of a reservation {@link MemoryStore.holdAt} handed back (its id is `req.id`). */
-  commitHeld(held: MemoryHold, req: CommitRequest, at: number): CommitResult {
-    return this.commitCore(req, this.tickAt(at), held as Reservation);
+  /**
+   * Internal, for the governor: `commitAt` of a reservation {@link MemoryStore.holdAt} handed
+   * back (its id is `req.id`). `call`, instead of `req.ledger`: the call's entry, built by the
+   * governor with exactly the fields of a LedgerEntry, so it may be kept by field (see appendCall).
+   */
+  commitHeld(held: MemoryHold, req: CommitRequest, at: number, call?: LedgerEntry): CommitResult {
+    return this.commitCore(req, this.tickAt(at), held as Reservation, call);
+  }
+
+  /**
+   * Internal, for the governor: append the entry of a governed call, built with exactly the
+   * fields of a LedgerEntry. It is kept by field, not as the object (see {@link LedgerRing}):
+   * queries hand back an equal new object.
+   */
+  appendCall(entry: LedgerEntry): void {
+    this.ledger.pushFields(entry);
   }
 
   /** Internal, for the governor: `release` of a reservation {@link MemoryStore.holdAt} handed back. */
@@ -306,7 +316,7 @@ export class MemoryStore implements Store {
   }
 
   /** A commit of the reservation `held` (by handle) or, when undefined, of the one indexed as `req.id`. */
-  private commitCore(req: CommitRequest, now: number, held: Reservation | undefined): CommitResult {
+  private commitCore(req: CommitRequest, now: number, held: Reservation | undefined, call?: LedgerEntry): CommitResult {
     for (let i = 0; i < req.counters.length; i++) {
       const a = req.counters[i]!.amount;
       if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
@@ -324,7 +334,8 @@ export class MemoryStore implements Store {
       used[i] = c.used;
     }
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
-    if (req.ledger !== undefined) this.appendOne(req.ledger);
+    if (req.ledger !== undefined) this.ledger.push(req.ledger);
+    if (call !== undefined) this.ledger.pushFields(call);
     return { found, used };
   }
 
@@ -389,28 +400,28 @@ export class MemoryStore implements Store {
   }
 
   appendLedger(entries: readonly LedgerEntry[]): void {
-    for (const e of entries) this.appendOne(e);
+    for (const e of entries) this.ledger.push(e);
   }
 
   queryLedger(q: LedgerQuery): LedgerPage {
     const limit = q.limit ?? 1000;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError('limit', 'must be a positive integer', q.limit);
-    let seq = this.ledgerStart;
+    const ring = this.ledger;
+    let seq = ring.start;
     if (q.cursor !== undefined) {
       const c = Number(q.cursor);
       if (!Number.isSafeInteger(c) || c < 0) throw new InvalidInputError('cursor', 'must be the next value of a previous page', q.cursor);
       seq = Math.max(seq, c);
     }
     const out: LedgerEntry[] = [];
-    for (; seq < this.ledgerCount; seq++) {
-      const e = this.ledger[seq % this.maxLedger]!;
-      if (q.from !== undefined && e.at < q.from) continue;
-      if (q.to !== undefined && e.at >= q.to) continue;
-      if (q.kinds !== undefined && !q.kinds.includes(e.kind)) continue;
-      if (q.statuses !== undefined && !q.statuses.includes(e.status)) continue;
-      if (q.scope !== undefined && !scopeMatches(q.scope, e.scope)) continue;
+    for (; seq < ring.count; seq++) {
+      if (q.from !== undefined && ring.at(seq) < q.from) continue;
+      if (q.to !== undefined && ring.at(seq) >= q.to) continue;
+      if (q.kinds !== undefined && !q.kinds.includes(ring.kind(seq))) continue;
+      if (q.statuses !== undefined && !q.statuses.includes(ring.status(seq))) continue;
+      if (q.scope !== undefined && !scopeMatches(q.scope, ring.scope(seq))) continue;
       if (out.length === limit) return { entries: out, next: String(seq) };
-      out.push(e);
+      out.push(ring.entry(seq));
     }
     return { entries: out };
   }
@@ -552,11 +563,6 @@ export class MemoryStore implements Store {
     }
   }
 
-  private appendOne(e: LedgerEntry): void {
-    this.ledger[this.ledgerCount % this.maxLedger] = e;
-    this.ledgerCount++;
-    if (this.ledgerCount - this.ledgerStart > this.maxLedger) this.ledgerStart++;
-  }
 }
 
 const EMPTY: number[] = [];

@@ -1,0 +1,162 @@
+// The MemoryStore keeps a governed call's ledger entry by field (LedgerRing), not as the
+// object the governor built: a query must still hand back exactly that entry, in order,
+// through the ring's wrap-around, mixed with entries kept whole (audit records, appendLedger).
+import { describe, expect, it } from 'vitest';
+import { createGovernor, MemoryStore, type LedgerEntry } from 'agent-governor';
+import { ManualClock } from 'agent-governor/testing';
+
+const SCOPE = Object.freeze({ project: 'p', agent: 'a' });
+
+function governor(maxLedgerEntries: number) {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = new MemoryStore({ clock, maxLedgerEntries });
+  const gov = createGovernor({
+    clock,
+    store,
+    budgets: [{ id: 'b', scope: { project: 'p' }, amount: '1' }],
+    limits: [{ id: 'q', scope: { agent: '*' }, meter: 'llmCalls', max: 100 }],
+  });
+  const settled: LedgerEntry[] = [];
+  gov.on('usage', (e) => settled.push(e.entry));
+  return { gov, store, clock, settled };
+}
+
+describe('the MemoryStore ledger kept by field', () => {
+  it('hands back each settled entry equal, field for field and key for key, to the one the call produced', async () => {
+    const { gov, clock, settled } = governor(100);
+    await gov.guard({ scope: SCOPE, kind: 'llm', model: 'm1', estimate: { cost: '0.25' } }, () => 1);
+    clock.advance(5);
+    await gov.guard(
+      { scope: SCOPE, kind: 'llm', name: 'n', provider: 'openai', estimate: { cost: '0.1' }, metadata: { run: 7 } },
+      (ctx) => {
+        clock.advance(3);
+        ctx.report({ outputTokens: 12, cost: '0.05' });
+      },
+    );
+    const entries = (await gov.queryLedger({ kinds: ['call'] })).entries;
+    expect(entries).toHaveLength(2);
+    // toStrictEqual: the same keys (undefined ones too) with the same values, as plain objects.
+    expect(entries[0]).toStrictEqual(settled[0]);
+    expect(entries[1]).toStrictEqual(settled[1]);
+    expect(entries[1]).toMatchObject({
+      at: 1_700_000_000_008,
+      status: 'ok',
+      name: 'n',
+      provider: 'openai',
+      cost: '0.05',
+      durationMs: 3,
+      usage: { requests: '1', llmCalls: '1', outputTokens: '12' },
+      data: { run: 7 },
+    });
+    expect(entries[0]!.durationMs).toBe(0);
+    // A new object per read: changing one does not change the ledger.
+    expect(entries[0]).not.toBe(settled[0]);
+  });
+
+  it('keeps refused, failed and released entries too, with no duration where the call never ran', async () => {
+    const { gov } = governor(100);
+    await expect(gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '2' } }, () => 1)).rejects.toMatchObject({
+      code: 'budget_exceeded',
+    });
+    await expect(
+      gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.1' } }, () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const r = await gov.reserve({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.1' } });
+    await r.release();
+    const entries = (await gov.queryLedger({ kinds: ['call'] })).entries;
+    expect(entries.map((e) => [e.status, e.code, e.message, e.cost, e.durationMs])).toEqual([
+      ['refused', 'budget_exceeded', expect.stringContaining('budget'), '0', undefined],
+      ['error', 'Error', 'boom', '0', 0],
+      ['released', undefined, undefined, '0', 0],
+    ]);
+    expect(Object.keys(entries[0]!)).toEqual([
+      'id',
+      'at',
+      'kind',
+      'status',
+      'scope',
+      'name',
+      'provider',
+      'model',
+      'usage',
+      'cost',
+      'currency',
+      'estimated',
+      'durationMs',
+      'code',
+      'message',
+      'data',
+    ]);
+  });
+
+  it('wraps around in order, mixing entries kept by field with entries kept whole, and filters both', async () => {
+    const { gov, store, clock } = governor(4);
+    const audit = (n: number): LedgerEntry => ({
+      id: `audit-${n}`,
+      at: clock.now(),
+      kind: 'note',
+      status: 'ok',
+      scope: { project: 'other' },
+      usage: {},
+      cost: '0',
+      currency: 'USD',
+      data: { n },
+    });
+    const kept: LedgerEntry[] = [];
+    for (let i = 0; i < 9; i++) {
+      clock.advance(10);
+      if (i % 3 === 2) {
+        const e = audit(i);
+        store.appendLedger([e]);
+        kept.push(e);
+      } else {
+        await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: String(i / 100) } }, () => 1);
+        kept.push({ at: clock.now(), cost: String(i / 100) } as LedgerEntry);
+      }
+    }
+    // The newest 4 of 9 (i = 5..8): audit at i = 5 and 8, calls at i = 6 and 7.
+    const all = (await gov.queryLedger({})).entries;
+    expect(all.map((e) => [e.kind, e.at - 1_700_000_000_000, e.cost])).toEqual([
+      ['note', 60, '0'],
+      ['call', 70, '0.06'],
+      ['call', 80, '0.07'],
+      ['note', 90, '0'],
+    ]);
+    // An entry kept whole comes back as itself.
+    expect(all[0]).toBe(kept[5]);
+    expect(all[3]).toBe(kept[8]);
+    expect(store.size.ledger).toBe(4);
+    // Each filter reads the columns of a by-field entry and the fields of a whole one.
+    expect((await gov.queryLedger({ kinds: ['call'] })).entries.map((e) => e.cost)).toEqual(['0.06', '0.07']);
+    expect((await gov.queryLedger({ scope: { project: 'other' } })).entries.map((e) => e.id)).toEqual(['audit-5', 'audit-8']);
+    expect((await gov.queryLedger({ from: 1_700_000_000_070, to: 1_700_000_000_090 })).entries.map((e) => e.kind)).toEqual([
+      'call',
+      'call',
+    ]);
+    expect((await gov.queryLedger({ statuses: ['refused'] })).entries).toEqual([]);
+    // Pages: the cursor runs over both kinds of entry.
+    const first = await gov.queryLedger({ limit: 3 });
+    expect(first.entries.map((e) => e.at - 1_700_000_000_000)).toEqual([60, 70, 80]);
+    expect((await gov.queryLedger({ limit: 3, cursor: first.next })).entries.map((e) => e.id)).toEqual(['audit-8']);
+  });
+
+  it('keeps the entry object itself when the MemoryStore commit is not the governor’s to bypass', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore({ clock });
+    const commits: unknown[] = [];
+    const commit = store.commit.bind(store);
+    store.commit = (req) => {
+      commits.push(req.ledger);
+      return commit(req);
+    };
+    const gov = createGovernor({ clock, store, budgets: [{ scope: { project: 'p' }, amount: '1' }] });
+    let settledEntry: LedgerEntry | undefined;
+    gov.on('usage', (e) => (settledEntry = e.entry));
+    await gov.guard({ scope: SCOPE, estimate: { cost: '0.5' } }, () => 1);
+    expect(commits).toEqual([settledEntry]);
+    expect((await gov.queryLedger({ kinds: ['call'] })).entries).toEqual([settledEntry]);
+    expect((await gov.queryLedger({ kinds: ['call'] })).entries[0]).toBe(settledEntry);
+  });
+});
