@@ -22,6 +22,7 @@ import {
   RateLimitedError,
   StoreUnavailableError,
   systemClock,
+  SystemTime,
   TypedEvents,
   unitsToDecimal,
   isPromiseLike,
@@ -532,6 +533,10 @@ export class Governor implements ReservationOwner {
   private idBlockText = '';
   /** The time admitOrWait read, for the admission it starts synchronously (taken once, then cleared). */
   private admitNow: number | undefined = undefined;
+  /** The monotonic reading admitNow was derived from (system clock only, see SystemTime). */
+  private admitMono: number | undefined = undefined;
+  /** Set when the clock is the system clock: wall time derived from performance.now(), one read instead of two. */
+  private readonly time: SystemTime | undefined;
   /** The last request prepared, when of the common shape (see requestMemo). */
   private lastRequest: RequestMemo | undefined = undefined;
   /** The usage text of the last estimate settled with nothing reported (see estimateUsage). */
@@ -553,6 +558,7 @@ export class Governor implements ReservationOwner {
   constructor(options: GovernorOptions = {}) {
     const o = parseInput(optionsSchema, options, 'options');
     this.clock = o.clock ?? systemClock;
+    this.time = this.clock === systemClock ? new SystemTime() : undefined;
     this.store = o.store ?? new MemoryStore({ clock: this.clock });
     if (o.onStoreUnavailable === 'failOpen')
       this.store = failOpen(this.store, this.clock, (operation, error) =>
@@ -885,7 +891,9 @@ export class Governor implements ReservationOwner {
 
   private buildAdmission(p: PreparedRequest): Admission {
     const now = this.admitNow ?? this.clock.now();
+    const started = this.admitMono ?? this.clock.monotonic();
     this.admitNow = undefined;
+    this.admitMono = undefined;
     const plan = this.registry.plan(p.scope, p.scopeKey);
     const quota = this.tracker.admission(p.scope, p.kind, p.estimate);
     const refused = quota?.refused;
@@ -919,7 +927,7 @@ export class Governor implements ReservationOwner {
       p,
       plan,
       now,
-      started: this.clock.monotonic(),
+      started,
       counters: shape.counters,
       keys: shape.keys,
       periods: shape.periods,
@@ -1113,14 +1121,25 @@ export class Governor implements ReservationOwner {
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     // Pools and agents changed by another governor over the same store (gov.budgets) load first.
     // One clock read for the registry's refresh check and, when nothing is loaded, the admission itself.
-    const now = this.clock.now();
+    const t = this.time;
+    let now: number;
+    if (t === undefined) now = this.clock.now();
+    else {
+      const mono = this.clock.monotonic();
+      now = t.wallAt(mono);
+      this.admitMono = mono;
+    }
     const loading = this.budgets.refresh(p.scope, now);
-    if (loading !== undefined) return loading.then(() => this.admitLoaded(p));
+    if (loading !== undefined) {
+      this.admitMono = undefined;
+      return loading.then(() => this.admitLoaded(p));
+    }
     this.admitNow = now;
     try {
       return this.admitLoaded(p);
     } finally {
       this.admitNow = undefined;
+      this.admitMono = undefined;
     }
   }
 
@@ -1368,7 +1387,8 @@ export class Governor implements ReservationOwner {
       }
       for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     }
-    const at = this.clock.now();
+    const mono = this.clock.monotonic();
+    const at = this.time === undefined ? this.clock.now() : this.time.wallAt(mono);
     const entry = this.callEntry(
       a.p,
       r.id,
@@ -1379,7 +1399,7 @@ export class Governor implements ReservationOwner {
       this.costText(costUnits),
       model,
       estimated,
-      this.clock.monotonic() - a.started,
+      mono - a.started,
       priced?.pricing,
     );
     // Every counter of the call's limits is charged what the call used, estimated or not. With
