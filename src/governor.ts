@@ -1088,7 +1088,8 @@ export class Governor implements ReservationOwner {
    * a `refused` ledger entry with the error's code. Returns the error, to throw.
    */
   recordOutsideRefusal(request: GuardRequest, error: GovernorError): GovernorError {
-    if (this.keeps('refused')) this.appendLedger(this.callEntry(this.prepare(request), this.nextId(), this.clock.now(), 'refused', error), true);
+    if (this.keeps('refused'))
+      this.appendLedger(this.callEntry(this.prepare(request), this.nextId(), this.clock.now(), 'refused', error), true);
     return error;
   }
 
@@ -1578,6 +1579,7 @@ export class Governor implements ReservationOwner {
     let before: bigint | undefined;
     let exceeded = false;
     for (const l of c.limits) {
+      if (used < l.quietBelow) continue;
       const units = l.thresholdUnits;
       for (let i = 0; i < units.length; i++) {
         const t = units[i] as bigint;

@@ -120,3 +120,39 @@ describe('reservation ids', () => {
     expect(ids).toContain(`${prefix}z`);
   });
 });
+
+describe('the threshold checks a settle skips below the lowest threshold', () => {
+  it('quietBelow is the lowest positive threshold, or one past a hard cap, or never', async () => {
+    const { quietBelow, MAX_UNITS } = await import('../src/core/money.js');
+    expect(quietBelow([0n, 50n, 80n], 100n, true)).toBe(50n);
+    expect(quietBelow([150n], 100n, true)).toBe(101n);
+    expect(quietBelow([150n], 100n, false)).toBe(150n);
+    expect(quietBelow([0n], 100n, false)).toBe(MAX_UNITS + 1n);
+  });
+
+  it('still warns at exactly each threshold, and tells of a hard cap passed at settle, not of a soft one', async () => {
+    const clock = new ManualClock();
+    const gov = createGovernor({
+      clock,
+      store: new MemoryStore({ clock }),
+      budgets: [{ id: 'b', scope: { project: 'p' }, amount: '1', thresholds: [50, 80] }],
+      limits: [{ id: 's', scope: { project: 'p' }, meter: 'llmCalls', max: 3, enforcement: 'soft', thresholds: [100] }],
+    });
+    const told: string[] = [];
+    gov.on('warning', (e) => told.push(`warning ${e.limit} ${e.threshold} at ${e.used}`));
+    gov.on('violation', (e) => told.push(`${e.type} ${e.limit} at ${e.used}`));
+    const call = (estimate: string, cost?: string) =>
+      gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: estimate } }, (ctx) => {
+        if (cost !== undefined) ctx.report({ cost });
+      });
+    await call('0.49');
+    expect(told).toEqual([]);
+    await call('0.01');
+    expect(told).toEqual(['warning b 50 at 0.5']);
+    await call('0.1', '0.4');
+    expect(told.slice(1).sort()).toEqual(['warning b 80 at 0.9', 'warning s 100 at 3']);
+    // Past the soft cap: no violation, no second warning; past the hard budget at settle: told once.
+    await call('0.05', '0.2');
+    expect(told.slice(3)).toEqual(['exceeded b at 1.1']);
+  });
+});

@@ -15,7 +15,18 @@ export {
 } from './errors.js';
 export { TypedEvents } from './events.js';
 export { BUILTIN_METERS, MeterRegistry, type BuiltinMeter, type MeterDefinition, type MeterValues } from './meters.js';
-export { ceilDiv, formatUnits, MAX_UNITS, MONEY_SCALE, parseScaled, pow10, toUnits, unitsToDecimal, type MoneyInput } from './money.js';
+export {
+  ceilDiv,
+  formatUnits,
+  MAX_UNITS,
+  MONEY_SCALE,
+  parseScaled,
+  pow10,
+  quietBelow,
+  toUnits,
+  unitsToDecimal,
+  type MoneyInput,
+} from './money.js';
 export { periodAt, PeriodTracker, validateTimeZone, type CalendarPeriod, type PeriodInstance } from './period.js';
 export {
   instantiatePattern,

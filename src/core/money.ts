@@ -170,3 +170,17 @@ export function unitsToDecimal(units: bigint, scale: number = MONEY_SCALE): Deci
 export function ceilDiv(a: bigint, b: bigint): bigint {
   return a === 0n ? 0n : (a + b - 1n) / b;
 }
+
+/** More than any counter holds (MAX_UNITS, a signed 64-bit integer): "never". */
+const NEVER = MAX_UNITS + 1n;
+
+/**
+ * The fewest units used at which a commit has anything to tell: the lowest positive warning
+ * threshold, or one past the cap of a hard limit. Below it the settle skips the limit's
+ * threshold checks: each is a BigInt compare, a runtime call, and most commits reach none.
+ */
+export function quietBelow(thresholdUnits: readonly bigint[], max: bigint, hard: boolean): bigint {
+  let q = hard ? max + 1n : NEVER;
+  for (const t of thresholdUnits) if (t > 0n && t < q) q = t;
+  return q;
+}

@@ -10,6 +10,7 @@ import {
   moneyInput,
   parseDuration,
   parseInput,
+  quietBelow,
   PeriodTracker,
   scopeKey,
   toUnits,
@@ -82,6 +83,8 @@ export interface CompiledLimit {
   readonly thresholds: readonly number[];
   /** Smallest used amount at which each threshold is reached (ceil(max × pct / 100)). */
   readonly thresholdUnits: readonly bigint[];
+  /** Below this many units used, a commit reaches no threshold and passes no hard cap (see {@link quietBelow}). */
+  readonly quietBelow: bigint;
   readonly period: CalendarPeriod;
   readonly timeZone: string;
   readonly tracker: PeriodTracker | undefined;
@@ -195,6 +198,8 @@ export function compileLimit(value: unknown, field: string, meters: MeterRegistr
     throw new InvalidInputError(`${field}.timeZone`, 'only applies to a calendar period (day, week, month)', spec.timeZone);
   }
   const thresholds = spec.thresholds ?? DEFAULT_THRESHOLDS;
+  const thresholdUnits = thresholds.map((pct) => ceilPercent(max, pct));
+  const hard = (spec.enforcement ?? 'hard') === 'hard';
   const patternKey = scopeKey(pattern);
   const windowPart =
     windowMs !== undefined ? `w${windowMs}/${mode === 'exact' ? 'x' : buckets}` : period === 'total' ? 'total' : `${period}:${timeZone}`;
@@ -206,9 +211,10 @@ export function compileLimit(value: unknown, field: string, meters: MeterRegistr
     meter: spec.meter,
     def,
     max,
-    hard: (spec.enforcement ?? 'hard') === 'hard',
+    hard,
     thresholds,
-    thresholdUnits: thresholds.map((pct) => ceilPercent(max, pct)),
+    thresholdUnits,
+    quietBelow: quietBelow(thresholdUnits, max, hard),
     period,
     timeZone,
     tracker: period === 'total' || windowMs !== undefined ? undefined : new PeriodTracker(period, timeZone),

@@ -562,7 +562,6 @@ export class MemoryStore implements Store {
       if (w !== undefined) w.adjust(now, a.at, a.delta);
     }
   }
-
 }
 
 const EMPTY: number[] = [];

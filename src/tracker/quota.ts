@@ -11,6 +11,7 @@ import {
   InvalidInputError,
   moneyInput,
   parseInput,
+  quietBelow,
   toUnits,
   type MeterDefinition,
   type MeterRegistry,
@@ -112,6 +113,7 @@ export interface QuotaCap {
   readonly hard: true;
   readonly thresholds: readonly number[];
   readonly thresholdUnits: readonly bigint[];
+  readonly quietBelow: bigint;
   readonly period: 'total';
   readonly timeZone: 'UTC';
   readonly tracker: undefined;
@@ -211,6 +213,7 @@ export function compileQuota(
     hard: true,
     thresholds: [warnPct],
     thresholdUnits: [ceilShare(max, ctx.warnAt)],
+    quietBelow: quietBelow([ceilShare(max, ctx.warnAt)], max, true),
     period: 'total',
     timeZone: 'UTC',
     tracker: undefined,
