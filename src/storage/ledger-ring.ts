@@ -5,10 +5,10 @@
  * the governor built (see {@link LedgerRing.pushFields}). Kept objects are what made a long
  * ledger expensive: each outlived V8's young generation, so every minor GC copied the entries
  * made since the last one and then promoted them, and major GCs traced the whole ring. With
- * the default 100,000 entries that cost more than the rest of a governed call. In columns, an
- * entry writes references to strings and objects it shares with every other call of its kind
- * (scope, model, usage text, cost text) plus its own id, and two numbers into double arrays.
- * A read builds the entry again, a plain object with the same fields in the same order.
+ * the default 100,000 entries that cost more than the rest of a governed call. Here an entry
+ * is its id, its time and duration (in double arrays) and a reference to a {@link Shape}: the
+ * fields it shares with the calls like it (scope, model, usage text, cost text, ...). A read
+ * builds the entry again, a plain object with the same fields in the same order.
  *
  * An entry given by other code (`appendLedger`, audit records, a `commit` by a user) is kept as
  * the object it is: it may carry fields this ring has no column for.
@@ -19,30 +19,41 @@ import type { LedgerEntry, LedgerStatus } from './store.js';
 type Usage = LedgerEntry['usage'];
 type Data = LedgerEntry['data'];
 
+/**
+ * What a governed call's entry shares with the calls like it: every field but its id, time
+ * and duration. Consecutive calls of one kind mostly share all of them, so one Shape serves
+ * many entries and an entry costs the ring three writes and no allocation.
+ */
+interface Shape {
+  readonly kind: string;
+  readonly status: LedgerStatus;
+  readonly scope: Scope;
+  readonly name: string | undefined;
+  readonly provider: string | undefined;
+  readonly model: string | undefined;
+  readonly usage: Usage;
+  readonly cost: string;
+  readonly currency: string;
+  readonly estimated: boolean | undefined;
+  readonly code: string | undefined;
+  readonly message: string | undefined;
+  readonly data: Data;
+}
+
 export class LedgerRing {
   /** Sequence number of the oldest kept entry. */
   start = 0;
   /** Entries ever appended. */
   count = 0;
-  // One column per field; a slot is seq % max. `objects[slot]` is set when the entry was kept whole.
+  // A slot is seq % max. An entry kept whole is in `objects`; one kept by field has
+  // `objects[slot]` undefined and its fields in the other columns.
   private readonly objects: (LedgerEntry | undefined)[] = [];
+  private readonly shapes: (Shape | undefined)[] = [];
   private readonly ids: string[] = [];
   private readonly ats: number[] = [];
-  private readonly kinds: string[] = [];
-  private readonly statuses: LedgerStatus[] = [];
-  private readonly scopes: Scope[] = [];
-  private readonly names: (string | undefined)[] = [];
-  private readonly providers: (string | undefined)[] = [];
-  private readonly models: (string | undefined)[] = [];
-  private readonly usages: Usage[] = [];
-  private readonly costs: string[] = [];
-  private readonly currencies: string[] = [];
-  private readonly estimates: (boolean | undefined)[] = [];
   /** NaN: no duration (a double column stays unboxed only while it holds numbers alone). */
   private readonly durations: number[] = [];
-  private readonly codes: (string | undefined)[] = [];
-  private readonly messages: (string | undefined)[] = [];
-  private readonly datas: Data[] = [];
+  private last: Shape | undefined = undefined;
 
   constructor(private readonly max: number) {}
 
@@ -55,31 +66,16 @@ export class LedgerRing {
     const slot = this.next();
     if (slot === this.objects.length) {
       this.objects.push(e);
+      this.shapes.push(undefined);
       this.ids.push('');
-      this.ats.push(0);
-      this.kinds.push('');
-      this.statuses.push('ok');
-      this.scopes.push(EMPTY_SCOPE);
-      this.names.push(undefined);
-      this.providers.push(undefined);
-      this.models.push(undefined);
-      this.usages.push(EMPTY_USAGE);
-      this.costs.push('');
-      this.currencies.push('');
-      this.estimates.push(undefined);
+      this.ats.push(0.5);
       this.durations.push(NaN);
-      this.codes.push(undefined);
-      this.messages.push(undefined);
-      this.datas.push(undefined);
       return;
     }
     this.objects[slot] = e;
     // Let go of what the slot's earlier entry held.
+    this.shapes[slot] = undefined;
     this.ids[slot] = '';
-    this.scopes[slot] = EMPTY_SCOPE;
-    this.usages[slot] = EMPTY_USAGE;
-    this.messages[slot] = undefined;
-    this.datas[slot] = undefined;
   }
 
   /**
@@ -87,44 +83,21 @@ export class LedgerRing {
    * of {@link LedgerEntry} (the governor's): anything else would be lost.
    */
   pushFields(e: LedgerEntry): void {
+    const shape = this.shapeOf(e);
     const slot = this.next();
     if (slot === this.objects.length) {
       this.objects.push(undefined);
+      this.shapes.push(shape);
       this.ids.push(e.id);
       this.ats.push(e.at);
-      this.kinds.push(e.kind);
-      this.statuses.push(e.status);
-      this.scopes.push(e.scope);
-      this.names.push(e.name);
-      this.providers.push(e.provider);
-      this.models.push(e.model);
-      this.usages.push(e.usage);
-      this.costs.push(e.cost);
-      this.currencies.push(e.currency);
-      this.estimates.push(e.estimated);
       this.durations.push(e.durationMs ?? NaN);
-      this.codes.push(e.code);
-      this.messages.push(e.message);
-      this.datas.push(e.data);
       return;
     }
-    this.objects[slot] = undefined;
+    if (this.objects[slot] !== undefined) this.objects[slot] = undefined;
+    if (this.shapes[slot] !== shape) this.shapes[slot] = shape;
     this.ids[slot] = e.id;
     this.ats[slot] = e.at;
-    this.kinds[slot] = e.kind;
-    this.statuses[slot] = e.status;
-    this.scopes[slot] = e.scope;
-    this.names[slot] = e.name;
-    this.providers[slot] = e.provider;
-    this.models[slot] = e.model;
-    this.usages[slot] = e.usage;
-    this.costs[slot] = e.cost;
-    this.currencies[slot] = e.currency;
-    this.estimates[slot] = e.estimated;
     this.durations[slot] = e.durationMs ?? NaN;
-    this.codes[slot] = e.code;
-    this.messages[slot] = e.message;
-    this.datas[slot] = e.data;
   }
 
   // Reads by sequence number, start <= seq < count; the filters of a query read single fields.
@@ -135,17 +108,17 @@ export class LedgerRing {
 
   kind(seq: number): string {
     const slot = seq % this.max;
-    return this.objects[slot]?.kind ?? (this.kinds[slot] as string);
+    return this.objects[slot]?.kind ?? (this.shapes[slot] as Shape).kind;
   }
 
   status(seq: number): LedgerStatus {
     const slot = seq % this.max;
-    return this.objects[slot]?.status ?? (this.statuses[slot] as LedgerStatus);
+    return this.objects[slot]?.status ?? (this.shapes[slot] as Shape).status;
   }
 
   scope(seq: number): Scope {
     const slot = seq % this.max;
-    return this.objects[slot]?.scope ?? (this.scopes[slot] as Scope);
+    return this.objects[slot]?.scope ?? (this.shapes[slot] as Shape).scope;
   }
 
   /** The entry `seq`: the object kept, or a new one with the fields of the columns (the governor's key order). */
@@ -153,25 +126,64 @@ export class LedgerRing {
     const slot = seq % this.max;
     const o = this.objects[slot];
     if (o !== undefined) return o;
+    const s = this.shapes[slot] as Shape;
     const d = this.durations[slot] as number;
     return {
       id: this.ids[slot] as string,
       at: this.ats[slot] as number,
-      kind: this.kinds[slot] as string,
-      status: this.statuses[slot] as LedgerStatus,
-      scope: this.scopes[slot] as Scope,
-      name: this.names[slot],
-      provider: this.providers[slot],
-      model: this.models[slot],
-      usage: this.usages[slot] as Usage,
-      cost: this.costs[slot] as string,
-      currency: this.currencies[slot] as string,
-      estimated: this.estimates[slot],
+      kind: s.kind,
+      status: s.status,
+      scope: s.scope,
+      name: s.name,
+      provider: s.provider,
+      model: s.model,
+      usage: s.usage,
+      cost: s.cost,
+      currency: s.currency,
+      estimated: s.estimated,
       durationMs: Number.isNaN(d) ? undefined : d,
-      code: this.codes[slot],
-      message: this.messages[slot],
-      data: this.datas[slot],
+      code: s.code,
+      message: s.message,
+      data: s.data,
     };
+  }
+
+  /** The last shape if `e` has all its fields (by identity), else a new one. */
+  private shapeOf(e: LedgerEntry): Shape {
+    const l = this.last;
+    if (
+      l !== undefined &&
+      l.usage === e.usage &&
+      l.cost === e.cost &&
+      l.scope === e.scope &&
+      l.status === e.status &&
+      l.kind === e.kind &&
+      l.model === e.model &&
+      l.name === e.name &&
+      l.provider === e.provider &&
+      l.currency === e.currency &&
+      l.estimated === e.estimated &&
+      l.code === e.code &&
+      l.message === e.message &&
+      l.data === e.data
+    ) {
+      return l;
+    }
+    return (this.last = {
+      kind: e.kind,
+      status: e.status,
+      scope: e.scope,
+      name: e.name,
+      provider: e.provider,
+      model: e.model,
+      usage: e.usage,
+      cost: e.cost,
+      currency: e.currency,
+      estimated: e.estimated,
+      code: e.code,
+      message: e.message,
+      data: e.data,
+    });
   }
 
   /** The slot of the next entry, dropping the oldest when the ring is full. */
@@ -182,6 +194,3 @@ export class LedgerRing {
     return slot;
   }
 }
-
-const EMPTY_SCOPE: Scope = Object.freeze({});
-const EMPTY_USAGE: Usage = Object.freeze({});
