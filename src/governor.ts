@@ -79,6 +79,7 @@ import {
   type LedgerEntry,
   type LedgerPage,
   type LedgerQuery,
+  type HoldResult,
   type MemoryHold,
   type ReserveFailure,
   type ReserveResult,
@@ -1025,7 +1026,7 @@ export class Governor implements ReservationOwner {
       a.permit = permit;
     }
     const id = this.nextId();
-    let res: ReserveResult | Promise<ReserveResult>;
+    let res: ReserveResult | HoldResult | Promise<ReserveResult>;
     try {
       const m = this.memory;
       if (a.pre !== undefined) res = a.pre;
@@ -1048,7 +1049,7 @@ export class Governor implements ReservationOwner {
     return this.admitted(a, id, res);
   }
 
-  private admitted(a: Admission, id: string, res: ReserveResult): Reservation | GovernorError {
+  private admitted(a: Admission, id: string, res: ReserveResult | HoldResult): Reservation | GovernorError {
     if (res.ok) {
       let signal = a.p.signal;
       // A tracked pid's calls follow its deadline: aborted when its timeoutSeconds run out.

@@ -41,16 +41,11 @@ interface Counter {
   expiresAt: number;
 }
 
-interface Hold {
-  readonly key: string;
-  readonly counter: Counter;
-  readonly amount: bigint;
-}
-
 interface Reservation {
   readonly id: string;
   readonly at: number;
-  readonly holds: Hold[];
+  /** What it holds, flat: counter, amount, counter, amount, ... (no object per hold). */
+  readonly holds: (Counter | bigint)[];
   done: boolean;
   /** False while only its holder knows it (see {@link MemoryStore.holdAt}): it is then not in the id index. */
   indexed: boolean;
@@ -66,7 +61,7 @@ export interface MemoryHold {
 
 /** What {@link MemoryStore.holdAt} answers: a reserve's result plus, when it holds something, the handle. */
 export type HoldResult =
-  | { readonly ok: true; readonly expiresAt: number; readonly windowCounts: readonly number[]; readonly held: MemoryHold | undefined }
+  | { readonly ok: true; readonly expiresAt: number; readonly held: MemoryHold | undefined }
   | { readonly ok: false; readonly failure: ReserveFailure };
 
 const SWEEP_EVERY = 256;
@@ -117,7 +112,7 @@ export class MemoryStore implements Store {
    * store's own clock (see {@link MemoryStore.sharesClock}), saving a second clock read.
    */
   reserveAt(req: ReserveRequest, at: number): ReserveResult {
-    return this.reserveCore(req, at, true);
+    return this.reserveCore(req, at, true) as ReserveResult;
   }
 
   /**
@@ -157,8 +152,9 @@ export class MemoryStore implements Store {
     const found = this.foundWindows;
     const cs = this.foundCounters;
     if (wins !== undefined && wins.length > 0) {
-      // Sized up front: a push onto [] reserves room for 17 elements, most of a call's garbage.
-      counts = new Array<number>(wins.length);
+      // Sized up front: a push onto [] reserves room for 17 elements. Not for the governor's
+      // holdAt (indexed false), which has no use for the counts.
+      if (indexed) counts = new Array<number>(wins.length);
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
         if (!(w.weight >= 0) || !Number.isFinite(w.weight))
@@ -182,7 +178,7 @@ export class MemoryStore implements Store {
           return { ok: false, failure: { type: 'window', index: i, count, retryAfterMs } };
         }
         found[i] = win;
-        counts[i] = count + w.weight;
+        if (indexed) counts[i] = count + w.weight;
       }
     }
     let holds = 0;
@@ -229,7 +225,7 @@ export class MemoryStore implements Store {
       }
     }
     if (holds > 0) {
-      const list = new Array<Hold>(holds);
+      const list = new Array<Counter | bigint>(holds * 2);
       let n = 0;
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
@@ -242,16 +238,17 @@ export class MemoryStore implements Store {
         }
         if (it.amount > 0n) {
           c.held += it.amount;
-          list[n++] = { key: it.key, counter: c, amount: it.amount };
+          list[n++] = c;
+          list[n++] = it.amount;
         }
       }
       const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false, indexed };
       if (indexed) this.reservations.set(r.id, r);
       else this.unindexed++;
       this.leases.push(r);
-      if (!indexed) return { ok: true, expiresAt, windowCounts: counts, held: r };
+      if (!indexed) return { ok: true, expiresAt, held: r };
     }
-    return indexed ? { ok: true, expiresAt, windowCounts: counts } : { ok: true, expiresAt, windowCounts: counts, held: undefined };
+    return indexed ? { ok: true, expiresAt, windowCounts: counts } : { ok: true, expiresAt, held: undefined };
   }
 
   commit(req: CommitRequest): CommitResult {
@@ -499,7 +496,8 @@ export class MemoryStore implements Store {
     r.done = true;
     if (r.indexed) this.reservations.delete(r.id);
     else this.unindexed--;
-    for (const h of r.holds) h.counter.held -= h.amount;
+    const h = r.holds;
+    for (let i = 0; i < h.length; i += 2) (h[i] as Counter).held -= h[i + 1] as bigint;
   }
 
   private finish(r: Reservation): void {
