@@ -1494,12 +1494,23 @@ export class Governor implements ReservationOwner {
   ): SettleResult | PromiseLike<SettleResult> {
     let exceeded = false;
     const committed = commits.indices;
+    // The MemoryStore fills one result object commit after commit, and a warning listener may
+    // settle another call at once: read `found` now, and copy `used` before the first event.
+    const leaseExpired = a.holds ? !res.found : at >= r.expiresAt;
+    let used = res.used;
+    let copied = false;
     for (let j = 0; j < committed.length; j++) {
       const i = committed[j] as number;
       const c = a.counters[i] as PlanCounter;
-      if (this.thresholds(c, a.periods[i], (commits.counters[j] as CommitItem).amount, res.used[j] as bigint, at)) exceeded = true;
+      const u = used[j] as bigint;
+      if (!thresholdsDue(c, u)) continue;
+      if (!copied) {
+        used = used.slice();
+        copied = true;
+      }
+      if (this.thresholds(c, a.periods[i], (commits.counters[j] as CommitItem).amount, u, at)) exceeded = true;
     }
-    const result = new Settled(cost, this.currency, usage, estimated, a.holds ? !res.found : at >= r.expiresAt, entry);
+    const result = new Settled(cost, this.currency, usage, estimated, leaseExpired, entry);
     if (this.keeps(status)) this.analytics.record(entry);
     if (this.events.has('usage')) {
       this.events.emit('usage', {
@@ -1826,6 +1837,13 @@ export class Governor implements ReservationOwner {
       return this.storeFailure(operation, e);
     }
   }
+}
+
+/** Whether a commit leaving `used` on `c` may reach a threshold or pass a hard cap of one of its limits (see quietBelow). */
+function thresholdsDue(c: PlanCounter, used: bigint): boolean {
+  const ls = c.limits;
+  for (let k = 0; k < ls.length; k++) if (used >= (ls[k] as CompiledLimit).quietBelow) return true;
+  return false;
 }
 
 /** Input plus output tokens: what token rate limits count, the way providers count them. */

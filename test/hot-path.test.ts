@@ -156,3 +156,38 @@ describe('the threshold checks a settle skips below the lowest threshold', () =>
     expect(told.slice(3)).toEqual(['exceeded b at 1.1']);
   });
 });
+
+describe('a warning listener that settles another call at once', () => {
+  it('does not change what the commit it listens to goes on to check', async () => {
+    const clock = new ManualClock();
+    const gov = createGovernor({
+      clock,
+      store: new MemoryStore({ clock }),
+      budgets: [
+        { id: 'b', scope: { project: 'p' }, amount: '1', thresholds: [50] },
+        { id: 'other', scope: { project: 'o' }, amount: '100', thresholds: [90] },
+      ],
+      limits: [
+        { id: 'q', scope: { project: 'p', agent: '*' }, meter: 'llmCalls', max: 2, thresholds: [50] },
+        { id: 'q2', scope: { project: 'o', agent: '*' }, meter: 'llmCalls', max: 100, thresholds: [90] },
+      ],
+    });
+    // The nested call commits as many counters as the outer one, at other values.
+    const other = { scope: { project: 'o', agent: 'x' }, kind: 'llm', estimate: { cost: '0.001' } } as const;
+    for (let i = 0; i < 4; i++) await gov.guard(other, () => 1);
+    const told: string[] = [];
+    let nested = 0;
+    gov.on('warning', (e) => {
+      told.push(`${e.limit} ${e.threshold} at ${e.used}`);
+      // A synchronous function: this call is admitted, run and committed before guard() returns.
+      if (nested++ === 0) void gov.guard(other, () => 1);
+    });
+    await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.5' } }, () => 1);
+    expect(told.sort()).toEqual(['b 50 at 0.5', 'q 50 at 1']);
+    expect(nested).toBe(2);
+    expect((await gov.getStatus({ project: 'o', agent: 'x' })).map((s) => `${s.limit} ${s.used.toFixed()}`).sort()).toEqual([
+      'other 0.005',
+      'q2 5',
+    ]);
+  });
+});

@@ -82,6 +82,8 @@ export class MemoryStore implements Store {
   private readonly foundCounters: (Counter | undefined)[] = [];
   private readonly values = new Map<string, VersionedValue>();
   private readonly ledger: LedgerRing;
+  /** The result of commitAt/commitHeld, filled again by each (see commitCore). */
+  private readonly commitOut: { found: boolean; used: bigint[] } = { found: false, used: [] };
   private ops = 0;
   private counterSweep: Iterator<[string, Counter]> | undefined;
   private windowSweep: Iterator<[string, WindowCounter]> | undefined;
@@ -257,7 +259,7 @@ export class MemoryStore implements Store {
 
   /** Internal, for the governor: `commit` at a time just read from this store's own clock. */
   commitAt(req: CommitRequest, at: number, call?: LedgerEntry): CommitResult {
-    return this.commitCore(req, this.tickAt(at), undefined, call);
+    return this.commitCore(req, this.tickAt(at), undefined, call, this.commitOut);
   }
 
   /**
@@ -266,7 +268,7 @@ export class MemoryStore implements Store {
    * governor with exactly the fields of a LedgerEntry, so it may be kept by field (see appendCall).
    */
   commitHeld(held: MemoryHold, req: CommitRequest, at: number, call?: LedgerEntry): CommitResult {
-    return this.commitCore(req, this.tickAt(at), held as Reservation, call);
+    return this.commitCore(req, this.tickAt(at), held as Reservation, call, this.commitOut);
   }
 
   /**
@@ -312,8 +314,18 @@ export class MemoryStore implements Store {
     return h;
   }
 
-  /** A commit of the reservation `held` (by handle) or, when undefined, of the one indexed as `req.id`. */
-  private commitCore(req: CommitRequest, now: number, held: Reservation | undefined, call?: LedgerEntry): CommitResult {
+  /**
+   * A commit of the reservation `held` (by handle) or, when undefined, of the one indexed as
+   * `req.id`. `out`: the result object to fill (the governor's internal commits, which read it
+   * before the next one), else a new one.
+   */
+  private commitCore(
+    req: CommitRequest,
+    now: number,
+    held: Reservation | undefined,
+    call?: LedgerEntry,
+    out?: { found: boolean; used: bigint[] },
+  ): CommitResult {
     for (let i = 0; i < req.counters.length; i++) {
       const a = req.counters[i]!.amount;
       if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
@@ -323,7 +335,12 @@ export class MemoryStore implements Store {
     const found = r !== undefined;
     if (found) this.finish(r);
     const items = req.counters;
-    const used = new Array<bigint>(items.length);
+    let used: bigint[];
+    if (out === undefined) used = new Array<bigint>(items.length);
+    else {
+      used = out.used.length === items.length ? out.used : (out.used = new Array<bigint>(items.length));
+      out.found = found;
+    }
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       const c = this.counterFor(it.key, it.expiresAt);
@@ -333,7 +350,7 @@ export class MemoryStore implements Store {
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
     if (req.ledger !== undefined) this.ledger.push(req.ledger);
     if (call !== undefined) this.ledger.pushFields(call);
-    return { found, used };
+    return out ?? { found, used };
   }
 
   release(id: string): boolean {
