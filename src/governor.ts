@@ -79,8 +79,11 @@ import {
   type LedgerEntry,
   type LedgerPage,
   type LedgerQuery,
+  type CallUnits,
   type HoldResult,
   type MemoryHold,
+  type UsageLayout,
+  USAGE_SLOTS,
   type ReserveFailure,
   type ReserveResult,
   type Store,
@@ -542,6 +545,10 @@ export class Governor implements ReservationOwner {
   private lastRequest: RequestMemo | undefined = undefined;
   /** The usage text of the last estimate settled with nothing reported (see estimateUsage). */
   private lastEstimateUsage: EstimateUsage | undefined = undefined;
+  /** The units of the last reported usage and its cost (see unitsOf). */
+  private readonly callUnits: UnitsScratch = { layout: undefined, meters: [], scales: [], values: [], cost: 0 };
+  /** The last priced call's metadata, pricing record and the entry data made of them (see pricedData). */
+  private lastPriced: { meta: object | undefined; pricing: object; data: { readonly [key: string]: unknown } } | undefined = undefined;
   /** The last settled cost and its text (see costText). */
   private lastCost = -1n;
   private lastCostText = '';
@@ -1370,13 +1377,16 @@ export class Governor implements ReservationOwner {
       if (costUnits !== 0n) estimated = true;
     }
     let usage: Record<string, string>;
+    let units: CallUnits | undefined;
     if (reported.size === 0) {
       // Nothing reported: the estimate's usage, one frozen text shared by every call with this estimate.
       const u = this.estimateUsage(estimate);
       usage = u.usage;
       if (u.estimated) estimated = true;
     } else {
+      // A usage record of its own; its units go along for the MemoryStore to keep as numbers.
       usage = {};
+      let n = 0;
       for (const k of estimate.keys()) {
         if (k === 'cost') continue;
         let v = reported.get(k);
@@ -1385,9 +1395,17 @@ export class Governor implements ReservationOwner {
           v = e;
           if (e !== 0n && !CALL_COUNTS.has(k)) estimated = true;
         }
-        usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+        const scale = this.meters.get(k, k).scale;
+        usage[k] = formatUnits(v, scale);
+        this.noteUnits(n++, k, scale, v);
       }
-      for (const [k, v] of reported) if (k !== 'cost') usage[k] = formatUnits(v, this.meters.get(k, k).scale);
+      for (const [k, v] of reported) {
+        if (k === 'cost') continue;
+        const scale = this.meters.get(k, k).scale;
+        usage[k] = formatUnits(v, scale);
+        if (!estimate.has(k)) this.noteUnits(n++, k, scale, v);
+      }
+      units = this.unitsOf(n, costUnits);
     }
     const mono = this.clock.monotonic();
     const at = this.time === undefined ? this.clock.now() : this.time.wallAt(mono);
@@ -1434,7 +1452,7 @@ export class Governor implements ReservationOwner {
         deferrable: this.deferCommit || undefined,
       };
       this.deferCommit = false;
-      if (direct) res = a.held !== undefined ? m.commitHeld(a.held, req, at, kept) : m.commitAt(req, at, kept);
+      if (direct) res = a.held !== undefined ? m.commitHeld(a.held, req, at, kept, units) : m.commitAt(req, at, kept, units);
       else {
         // A commit replaced since the reserve (a spy) looks the reservation up by id.
         if (a.held !== undefined) m?.indexHeld(a.held);
@@ -1467,6 +1485,42 @@ export class Governor implements ReservationOwner {
       usage[k] = formatUnits(v, this.meters.get(k, k).scale);
     }
     return (this.lastEstimateUsage = { estimate, usage: Object.freeze(usage), estimated });
+  }
+
+  /** Note the `n`th meter of a usage record and its units, for unitsOf (no note past USAGE_SLOTS). */
+  private noteUnits(n: number, meter: string, scale: number, v: bigint): void {
+    if (n >= USAGE_SLOTS) return;
+    const u = this.callUnits;
+    u.meters[n] = meter;
+    u.scales[n] = scale;
+    // Past 2^53 a double is not exact: such a record is kept as text (see unitsOf).
+    u.values[n] = v <= MAX_EXACT ? Number(v) : -1;
+  }
+
+  /**
+   * The units of the usage record just noted (n meters) and of its cost, for the MemoryStore
+   * to keep as numbers (see LedgerRing), or undefined when they do not fit. One object, filled
+   * again by each settle; the layout is kept while the meters stay the same.
+   */
+  private unitsOf(n: number, cost: bigint): CallUnits | undefined {
+    if (n > USAGE_SLOTS || cost < 0n || cost > MAX_EXACT) return undefined;
+    const u = this.callUnits;
+    for (let i = 0; i < n; i++) if ((u.values[i] as number) < 0) return undefined;
+    let l = u.layout;
+    let same = l !== undefined && l.meters.length === n;
+    for (let i = 0; same && i < n; i++) same = (l as UsageLayout).meters[i] === u.meters[i] && (l as UsageLayout).scales[i] === u.scales[i];
+    if (!same) l = u.layout = Object.freeze({ meters: Object.freeze(u.meters.slice(0, n)), scales: Object.freeze(u.scales.slice(0, n)) });
+    u.cost = Number(cost);
+    return u as CallUnits;
+  }
+
+  /** An entry's data when the cost was priced: the call's metadata plus the pricing record, one frozen object while both stay the same. */
+  private pricedData(meta: { readonly [key: string]: unknown } | undefined, pricing: object): { readonly [key: string]: unknown } {
+    const l = this.lastPriced;
+    if (l !== undefined && l.meta === meta && l.pricing === pricing) return l.data;
+    const data = Object.freeze({ ...meta, pricing });
+    this.lastPriced = { meta, pricing, data };
+    return data;
   }
 
   /** `formatUnits(units)`, kept for the last amount: calls of one shape mostly cost the same. */
@@ -1804,7 +1858,7 @@ export class Governor implements ReservationOwner {
       code: error === undefined ? undefined : errorCode(error),
       message: error === undefined ? undefined : errorMessage(error),
       // Which prices a cost used (source, version, effective date) rides on the entry.
-      data: pricing === undefined ? p.metadata : { ...p.metadata, pricing },
+      data: pricing === undefined ? p.metadata : this.pricedData(p.metadata, pricing),
     };
   }
 
@@ -1845,6 +1899,18 @@ function thresholdsDue(c: PlanCounter, used: bigint): boolean {
   for (let k = 0; k < ls.length; k++) if (used >= (ls[k] as CompiledLimit).quietBelow) return true;
   return false;
 }
+
+/** Where a settle notes the units of a reported usage record (see noteUnits, unitsOf). */
+interface UnitsScratch {
+  layout: UsageLayout | undefined;
+  readonly meters: string[];
+  readonly scales: number[];
+  readonly values: number[];
+  cost: number;
+}
+
+/** The largest integer a double holds exactly (2^53 - 1). */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Input plus output tokens: what token rate limits count, the way providers count them. */
 function tokensOf(units: ReadonlyMap<string, bigint>): bigint {

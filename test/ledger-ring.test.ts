@@ -159,4 +159,95 @@ describe('the MemoryStore ledger kept by field', () => {
     expect((await gov.queryLedger({ kinds: ['call'] })).entries).toEqual([settledEntry]);
     expect((await gov.queryLedger({ kinds: ['call'] })).entries[0]).toBe(settledEntry);
   });
+
+  it('keeps a reported usage and cost as numbers and gives back the same texts, any scale, past 2^53 as text', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore({ clock });
+    const gov = createGovernor({
+      clock,
+      store,
+      meters: { pages: { kind: 'quantity', scale: 3 } },
+      budgets: [{ scope: { project: 'p' }, amount: '100000' }],
+    });
+    const settled: LedgerEntry[] = [];
+    gov.on('usage', (e) => settled.push(e.entry));
+    const call = (usage: Record<string, string | number>, estimate: Record<string, string | number> = { cost: '0.1' }) =>
+      gov.guard({ scope: SCOPE, kind: 'llm', estimate }, (ctx) => ctx.report(usage));
+    await call({ inputTokens: 120, outputTokens: 7, cost: '0.000123456789' });
+    await call({ inputTokens: 121, outputTokens: 8, pages: '1.5', cost: '0.2' }, { cost: '0.1', pages: '2' });
+    // A quantity past 2^53 units (1e16 ms-scale units) and a cost past 2^53 pico-units (~9,007): kept as text.
+    await call({ elapsedSeconds: '10000000000', cost: '10000.000000000001' });
+    // More meters than the ring keeps as numbers.
+    await call({
+      inputTokens: 1,
+      outputTokens: 2,
+      cachedInputTokens: 3,
+      cacheWriteTokens: 4,
+      reasoningTokens: 5,
+      toolCalls: 6,
+      agentHops: 7,
+      iterations: 8,
+      cost: '0.5',
+    });
+    const entries = (await gov.queryLedger({ kinds: ['call'] })).entries;
+    expect(entries).toHaveLength(4);
+    for (let i = 0; i < 4; i++) expect(entries[i]).toStrictEqual(settled[i]);
+    expect(entries.map((e) => [e.usage, e.cost])).toEqual([
+      [{ requests: '1', llmCalls: '1', inputTokens: '120', outputTokens: '7' }, '0.000123456789'],
+      [{ requests: '1', llmCalls: '1', pages: '1.5', inputTokens: '121', outputTokens: '8' }, '0.2'],
+      [{ requests: '1', llmCalls: '1', elapsedSeconds: '10000000000' }, '10000.000000000001'],
+      [
+        {
+          requests: '1',
+          llmCalls: '1',
+          inputTokens: '1',
+          outputTokens: '2',
+          cachedInputTokens: '3',
+          cacheWriteTokens: '4',
+          reasoningTokens: '5',
+          toolCalls: '6',
+          agentHops: '7',
+          iterations: '8',
+        },
+        '0.5',
+      ],
+    ]);
+  });
+
+  it('shares one frozen data record between the entries of calls priced alike', async () => {
+    const clock = new ManualClock(0);
+    const gov = createGovernor({ clock, store: new MemoryStore({ clock }), budgets: [{ scope: { project: 'p' }, amount: '100' }] });
+    gov.setPrice('m1', { input: '1', output: '2' });
+    const metadata = { run: 'r1' };
+    for (const tokens of [1000, 2000]) {
+      await gov.guard({ scope: SCOPE, kind: 'llm', model: 'm1', estimate: { cost: '0.1' }, metadata }, (ctx) =>
+        ctx.report({ inputTokens: tokens, outputTokens: tokens }),
+      );
+    }
+    const [a, b] = (await gov.queryLedger({ kinds: ['call'] })).entries;
+    expect([a!.cost, b!.cost]).toEqual(['0.003', '0.006']);
+    expect(a!.data).toMatchObject({ run: 'r1', pricing: { model: 'm1' } });
+    expect(a!.data).toBe(b!.data);
+    expect(Object.isFrozen(a!.data)).toBe(true);
+  });
+
+  it('keeps each call its own numbers as the ring grows past its first block and wraps around', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore({ clock, maxLedgerEntries: 2500 });
+    const gov = createGovernor({ clock, store });
+    for (let i = 0; i < 3000; i++) {
+      await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0' } }, (ctx) => ctx.report({ inputTokens: i, cost: i / 1000 }));
+    }
+    const seen: string[] = [];
+    let page = await gov.queryLedger({ limit: 1000 });
+    for (;;) {
+      for (const e of page.entries) if (e.kind === 'call') seen.push(`${e.usage.inputTokens}:${e.cost}`);
+      if (page.next === undefined) break;
+      page = await gov.queryLedger({ limit: 1000, cursor: page.next });
+    }
+    expect(seen).toHaveLength(2500);
+    expect(seen[0]).toBe('500:0.5');
+    expect(seen[2499]).toBe('2999:2.999');
+    expect(seen.every((x, j) => x === `${j + 500}:${(j + 500) / 1000}`)).toBe(true);
+  });
 });

@@ -10,14 +10,40 @@
  * fields it shares with the calls like it (scope, model, usage text, cost text, ...). A read
  * builds the entry again, a plain object with the same fields in the same order.
  *
+ * A call that reported its usage has a usage record and a cost text of its own (token counts
+ * differ call after call): kept, they would be garbage that outlives the young generation again.
+ * The governor hands their units along ({@link CallUnits}), and the ring keeps them as numbers:
+ * the cost in a double column, the usage as up to {@link USAGE_SLOTS} doubles in a typed array
+ * plus a shared {@link UsageLayout} (the meters, in the record's key order, and their scales).
+ *
  * An entry given by other code (`appendLedger`, audit records, a `commit` by a user) is kept as
  * the object it is: it may carry fields this ring has no column for.
  */
-import type { Scope } from '../core/index.js';
+import { formatUnits, type Scope } from '../core/index.js';
 import type { LedgerEntry, LedgerStatus } from './store.js';
 
 type Usage = LedgerEntry['usage'];
 type Data = LedgerEntry['data'];
+
+/** Most meters in a usage record kept as numbers; a record with more is kept as it is. */
+export const USAGE_SLOTS = 8;
+
+/** The meters of a usage record, in its key order, and the scale of each (as formatUnits takes it). */
+export interface UsageLayout {
+  readonly meters: readonly string[];
+  readonly scales: readonly number[];
+}
+
+/**
+ * The units behind an entry's `usage` and `cost` texts: `values[i]` of `layout.meters[i]`, each
+ * below 2^53 (exact as a double), at most USAGE_SLOTS of them. The governor fills one object
+ * call after call; the ring copies what it needs.
+ */
+export interface CallUnits {
+  readonly layout: UsageLayout;
+  readonly values: readonly number[];
+  readonly cost: number;
+}
 
 /**
  * What a governed call's entry shares with the calls like it: every field but its id, time
@@ -31,8 +57,9 @@ interface Shape {
   readonly name: string | undefined;
   readonly provider: string | undefined;
   readonly model: string | undefined;
-  readonly usage: Usage;
-  readonly cost: string;
+  /** Undefined when the entries keep their usage and cost as numbers (see CallUnits). */
+  readonly usage: Usage | undefined;
+  readonly cost: string | undefined;
   readonly currency: string;
   readonly estimated: boolean | undefined;
   readonly code: string | undefined;
@@ -53,6 +80,11 @@ export class LedgerRing {
   private readonly ats: number[] = [];
   /** NaN: no duration (a double column stays unboxed only while it holds numbers alone). */
   private readonly durations: number[] = [];
+  /** Set for an entry kept with its units: then its cost is in `costs` and its usage in `values`. */
+  private readonly layouts: (UsageLayout | undefined)[] = [];
+  private readonly costs: number[] = [];
+  /** USAGE_SLOTS doubles per slot, grown as the ring fills. */
+  private values = new Float64Array(0);
   private last: Shape | undefined = undefined;
 
   constructor(private readonly max: number) {}
@@ -70,34 +102,51 @@ export class LedgerRing {
       this.ids.push('');
       this.ats.push(0.5);
       this.durations.push(NaN);
+      this.layouts.push(undefined);
+      this.costs.push(NaN);
       return;
     }
     this.objects[slot] = e;
     // Let go of what the slot's earlier entry held.
     this.shapes[slot] = undefined;
     this.ids[slot] = '';
+    this.layouts[slot] = undefined;
   }
 
   /**
    * Keep a governed call's entry by its fields. Only for entries built with exactly the fields
-   * of {@link LedgerEntry} (the governor's): anything else would be lost.
+   * of {@link LedgerEntry} (the governor's): anything else would be lost. `units`: the units
+   * behind `e.usage` and `e.cost` (their texts are formatUnits of them), to keep as numbers.
    */
-  pushFields(e: LedgerEntry): void {
-    const shape = this.shapeOf(e);
+  pushFields(e: LedgerEntry, units?: CallUnits): void {
+    const shape = this.shapeOf(e, units !== undefined);
     const slot = this.next();
+    const layout = units?.layout;
     if (slot === this.objects.length) {
       this.objects.push(undefined);
       this.shapes.push(shape);
       this.ids.push(e.id);
       this.ats.push(e.at);
       this.durations.push(e.durationMs ?? NaN);
-      return;
+      this.layouts.push(layout);
+      this.costs.push(units === undefined ? NaN : units.cost);
+    } else {
+      if (this.objects[slot] !== undefined) this.objects[slot] = undefined;
+      if (this.shapes[slot] !== shape) this.shapes[slot] = shape;
+      this.ids[slot] = e.id;
+      this.ats[slot] = e.at;
+      this.durations[slot] = e.durationMs ?? NaN;
+      if (this.layouts[slot] !== layout) this.layouts[slot] = layout;
+      if (units !== undefined) this.costs[slot] = units.cost;
     }
-    if (this.objects[slot] !== undefined) this.objects[slot] = undefined;
-    if (this.shapes[slot] !== shape) this.shapes[slot] = shape;
-    this.ids[slot] = e.id;
-    this.ats[slot] = e.at;
-    this.durations[slot] = e.durationMs ?? NaN;
+    if (units !== undefined) {
+      const base = slot * USAGE_SLOTS;
+      if (base >= this.values.length) this.grow(slot);
+      const v = this.values;
+      const from = units.values;
+      const n = (layout as UsageLayout).meters.length;
+      for (let i = 0; i < n; i++) v[base + i] = from[i] as number;
+    }
   }
 
   // Reads by sequence number, start <= seq < count; the filters of a query read single fields.
@@ -128,6 +177,7 @@ export class LedgerRing {
     if (o !== undefined) return o;
     const s = this.shapes[slot] as Shape;
     const d = this.durations[slot] as number;
+    const layout = this.layouts[slot];
     return {
       id: this.ids[slot] as string,
       at: this.ats[slot] as number,
@@ -137,8 +187,8 @@ export class LedgerRing {
       name: s.name,
       provider: s.provider,
       model: s.model,
-      usage: s.usage,
-      cost: s.cost,
+      usage: layout === undefined ? (s.usage as Usage) : this.usageAt(slot, layout),
+      cost: layout === undefined ? (s.cost as string) : formatUnits(BigInt(this.costs[slot] as number)),
       currency: s.currency,
       estimated: s.estimated,
       durationMs: Number.isNaN(d) ? undefined : d,
@@ -148,13 +198,36 @@ export class LedgerRing {
     };
   }
 
-  /** The last shape if `e` has all its fields (by identity), else a new one. */
-  private shapeOf(e: LedgerEntry): Shape {
+  /** The usage record of a slot kept with its units. */
+  private usageAt(slot: number, layout: UsageLayout): Usage {
+    const out: Record<string, string> = {};
+    const base = slot * USAGE_SLOTS;
+    for (let i = 0; i < layout.meters.length; i++) {
+      out[layout.meters[i] as string] = formatUnits(BigInt(this.values[base + i] as number), layout.scales[i]);
+    }
+    return out;
+  }
+
+  /** Room for the values of `slot`: the array doubles, up to the ring's size. */
+  private grow(slot: number): void {
+    const slots = Math.min(this.max, Math.max(1024, (slot + 1) * 2));
+    const next = new Float64Array(slots * USAGE_SLOTS);
+    next.set(this.values);
+    this.values = next;
+  }
+
+  /**
+   * The last shape if `e` has all its fields (by identity), else a new one. `numeric`: its
+   * usage and cost are kept as units, so they are not part of the shape.
+   */
+  private shapeOf(e: LedgerEntry, numeric: boolean): Shape {
+    const usage = numeric ? undefined : e.usage;
+    const cost = numeric ? undefined : e.cost;
     const l = this.last;
     if (
       l !== undefined &&
-      l.usage === e.usage &&
-      l.cost === e.cost &&
+      l.usage === usage &&
+      l.cost === cost &&
       l.scope === e.scope &&
       l.status === e.status &&
       l.kind === e.kind &&
@@ -176,8 +249,8 @@ export class LedgerRing {
       name: e.name,
       provider: e.provider,
       model: e.model,
-      usage: e.usage,
-      cost: e.cost,
+      usage,
+      cost,
       currency: e.currency,
       estimated: e.estimated,
       code: e.code,

@@ -24,7 +24,7 @@ import type {
 } from './store.js';
 import { BucketWindow, validateWindowShape, type WindowCounter, type WindowMode } from './bucket-window.js';
 import { LogWindow } from './log-window.js';
-import { LedgerRing } from './ledger-ring.js';
+import { LedgerRing, type CallUnits } from './ledger-ring.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -258,17 +258,18 @@ export class MemoryStore implements Store {
   }
 
   /** Internal, for the governor: `commit` at a time just read from this store's own clock. */
-  commitAt(req: CommitRequest, at: number, call?: LedgerEntry): CommitResult {
-    return this.commitCore(req, this.tickAt(at), undefined, call, this.commitOut);
+  commitAt(req: CommitRequest, at: number, call?: LedgerEntry, units?: CallUnits): CommitResult {
+    return this.commitCore(req, this.tickAt(at), undefined, call, units, this.commitOut);
   }
 
   /**
    * Internal, for the governor: `commitAt` of a reservation {@link MemoryStore.holdAt} handed
    * back (its id is `req.id`). `call`, instead of `req.ledger`: the call's entry, built by the
-   * governor with exactly the fields of a LedgerEntry, so it may be kept by field (see appendCall).
+   * governor with exactly the fields of a LedgerEntry, so it may be kept by field (see appendCall),
+   * with `units`, the units behind its usage and cost texts, if they fit (see LedgerRing).
    */
-  commitHeld(held: MemoryHold, req: CommitRequest, at: number, call?: LedgerEntry): CommitResult {
-    return this.commitCore(req, this.tickAt(at), held as Reservation, call, this.commitOut);
+  commitHeld(held: MemoryHold, req: CommitRequest, at: number, call?: LedgerEntry, units?: CallUnits): CommitResult {
+    return this.commitCore(req, this.tickAt(at), held as Reservation, call, units, this.commitOut);
   }
 
   /**
@@ -324,6 +325,7 @@ export class MemoryStore implements Store {
     now: number,
     held: Reservation | undefined,
     call?: LedgerEntry,
+    units?: CallUnits,
     out?: { found: boolean; used: bigint[] },
   ): CommitResult {
     for (let i = 0; i < req.counters.length; i++) {
@@ -349,7 +351,7 @@ export class MemoryStore implements Store {
     }
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
     if (req.ledger !== undefined) this.ledger.push(req.ledger);
-    if (call !== undefined) this.ledger.pushFields(call);
+    if (call !== undefined) this.ledger.pushFields(call, units);
     return out ?? { found, used };
   }
 
