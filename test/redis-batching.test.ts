@@ -29,9 +29,12 @@ function counting(): { client: Redis; batches: string[][] } {
   const proxy = {
     call: (command: string, ...args: string[]): Promise<unknown> => {
       if (command === 'FCALL' || command === 'EVALSHA' || command === 'EVAL') {
-        // args: function/sha, numkeys (1), key, prefix, then (name, now, n, n args)*
+        // args: function/sha, numkeys (1), key, prefix, the number of templates, the templates
+        // (name, n, n args)*, then the operations (name, now, n, n args)*
+        let i = 5;
+        for (let t = Number(args[4]); t > 0; t--) i += 2 + Number(args[i + 1]);
         const ops: string[] = [];
-        for (let i = 4; i < args.length; i += 3 + Number(args[i + 2])) ops.push(args[i] as string);
+        for (; i < args.length; i += 3 + Number(args[i + 2])) ops.push(args[i] as string);
         batches.push(ops);
       }
       return client.call(command, ...args);
@@ -108,7 +111,11 @@ describe('RedisStore batches', () => {
     const s = store(client);
     await s.reserve({ id: 'x', counters: [{ key: 'k', amount: 5n, cap: 10n }], leaseMs: 60_000 });
     await client.set(`{${prefix}}:w:bad`, 'not a hash');
-    const commit = { id: 'x', counters: [{ key: 'k', amount: 3n }], windows: [{ key: 'bad', windowMs: 60_000, delta: -1, at: clock.now() }] };
+    const commit = {
+      id: 'x',
+      counters: [{ key: 'k', amount: 3n }],
+      windows: [{ key: 'bad', windowMs: 60_000, delta: -1, at: clock.now() }],
+    };
     await expect(s.commit(commit)).rejects.toThrow(/WRONGTYPE/);
     expect(await s.read(['k'])).toEqual([{ used: 0n, held: 5n }]);
     expect(await client.hkeys(`{${prefix}}:res`)).toEqual(['x']);

@@ -57,6 +57,13 @@ interface QueuedOp {
   readonly name: OpName;
   readonly now: string;
   readonly args: readonly string[];
+  /**
+   * A reserve's or commit's arguments other than its id (and ledger entry): sent once per
+   * batch for all the operations with the same `tkey` (the template's arguments, keys
+   * length-prefixed so no two templates share a tkey), which then send only their number.
+   */
+  readonly tpl?: readonly string[] | undefined;
+  readonly tkey?: string | undefined;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -124,14 +131,8 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    const args = [
-      String(Math.ceil(req.leaseMs)),
-      req.id ?? '',
-      req.dryRun === true ? '1' : '0',
-      String(items.length),
-      String(wins.length),
-      '',
-    ];
+    const tpl = [String(Math.ceil(req.leaseMs)), req.dryRun === true ? '1' : '0', String(items.length), String(wins.length), ''];
+    let tkey = `${tpl[0]}|${tpl[1]}|${tpl[2]}|${tpl[3]}`;
     // The reservation record's holds, built here rather than in Lua: '<bytes of key>:<key><amount>|' each.
     let holds = '';
     for (let i = 0; i < items.length; i++) {
@@ -142,8 +143,12 @@ export class RedisStore implements Store {
         throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      args.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
-      if (it.amount !== 0n) holds += `${Buffer.byteLength(it.key)}:${it.key}${it.amount}|`;
+      const amount = String(it.amount);
+      const cap = it.cap === undefined ? '' : String(it.cap);
+      const exp = expiry(it.expiresAt, `counters[${i}].expiresAt`);
+      tpl.push(it.key, amount, cap, exp);
+      tkey += `|${it.key.length}:${it.key}|${amount}|${cap}|${exp}`;
+      if (it.amount !== 0n) holds += `${Buffer.byteLength(it.key)}:${it.key}${amount}|`;
     }
     for (let i = 0; i < wins.length; i++) {
       const w = wins[i]!;
@@ -155,10 +160,12 @@ export class RedisStore implements Store {
       validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
       for (let j = 0; j < i; j++)
         if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
-      args.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
+      const a = [w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b'];
+      tpl.push(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
+      tkey += `|${w.key.length}:${w.key}|${a[1]}|${a[2]}|${a[3]}|${a[4]}|${a[5]}`;
     }
-    args[5] = holds;
-    const r = (await this.run('reserve', args)) as unknown[];
+    tpl[4] = holds;
+    const r = (await this.run('reserve', [req.id ?? ''], false, tpl, tkey)) as unknown[];
     if (r[0] === 1) {
       const counts: number[] = [];
       for (let i = 2; i < r.length; i++) counts.push(Number(r[i]));
@@ -178,20 +185,27 @@ export class RedisStore implements Store {
     const cs = req.counters;
     const ws = req.windows ?? [];
     const ledger = req.ledger === undefined ? '' : JSON.stringify(req.ledger);
-    const args = [req.id, String(cs.length), String(ws.length), ledger, this.maxLen];
+    const tpl = [String(cs.length), String(ws.length), this.maxLen];
+    let tkey = `${tpl[0]}|${tpl[1]}`;
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       if (typeof c.amount !== 'bigint' || c.amount < 0n || c.amount > MAX_UNITS)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', c.amount);
-      args.push(c.key, String(c.amount), expiry(c.expiresAt, `counters[${i}].expiresAt`));
+      const amount = String(c.amount);
+      const exp = expiry(c.expiresAt, `counters[${i}].expiresAt`);
+      tpl.push(c.key, amount, exp);
+      tkey += `|${c.key.length}:${c.key}|${amount}|${exp}`;
     }
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i]!;
       if (!Number.isFinite(w.delta)) throw new InvalidInputError(`windows[${i}].delta`, 'must be a finite number', w.delta);
       if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
-      args.push(w.key, num(w.delta), String(Math.floor(w.at)));
+      const delta = num(w.delta);
+      const at = String(Math.floor(w.at));
+      tpl.push(w.key, delta, at);
+      tkey += `|${w.key.length}:${w.key}|${delta}|${at}`;
     }
-    const r = (await this.run('commit', args, req.deferrable === true)) as unknown[];
+    const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl, tkey)) as unknown[];
     if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
     const used: bigint[] = [];
     for (let i = 1; i < r.length; i++) used.push(BigInt(r[i] as string));
@@ -334,10 +348,10 @@ export class RedisStore implements Store {
    * arrive while `maxInFlight` batches are on their way, go to Redis together as one script
    * call, in the order they were queued (so a read sees this store's earlier writes).
    */
-  private run(name: OpName, args: string[], deferrable = false): Promise<unknown> {
+  private run(name: OpName, args: string[], deferrable = false, tpl?: readonly string[], tkey?: string): Promise<unknown> {
     const now = this.clock === undefined ? '' : String(Math.floor(this.clock.now()));
     return new Promise((resolve, reject) => {
-      this.queue.push({ name, now, args, resolve, reject });
+      this.queue.push({ name, now, args, tpl, tkey, resolve, reject });
       if (deferrable) this.later();
       else this.schedule();
     });
@@ -377,11 +391,29 @@ export class RedisStore implements Store {
   };
 
   private send(ops: readonly QueuedOp[]): void {
-    const argv = [this.keyPrefix];
+    // ARGV: the prefix, the number of templates, the templates (name, n, n args), the operations.
+    const argv = [this.keyPrefix, '0'];
+    const body: string[] = [];
+    let templates: Map<string, string> | undefined;
     for (const op of ops) {
-      argv.push(op.name, op.now, String(op.args.length));
-      for (const a of op.args) argv.push(a);
+      const tpl = op.tpl;
+      if (tpl === undefined) body.push(op.name, op.now, String(op.args.length));
+      else {
+        templates ??= new Map();
+        const tkey = `${op.name}|${op.tkey!}`;
+        let t = templates.get(tkey);
+        if (t === undefined) {
+          t = String(templates.size + 1);
+          templates.set(tkey, t);
+          argv.push(op.name, String(tpl.length));
+          for (const a of tpl) argv.push(a);
+        }
+        body.push(op.name, op.now, String(op.args.length + 1), t);
+      }
+      for (const a of op.args) body.push(a);
     }
+    if (templates !== undefined) argv[1] = String(templates.size);
+    for (const a of body) argv.push(a);
     this.inFlight++;
     this.conn.script('batch', this.route, argv).then(
       (reply) => {
