@@ -141,7 +141,7 @@ local function add(a, b, sign)
     local r = a + sign * b
     if r < 1e15 and r > -1e15 then return r end
   end
-  return addDec(str(a), str(b), sign)
+  return n15(addDec(str(a), str(b), sign))
 end
 
 -- Compare u + h + a with cap exactly: -1, 0, 1. cap is a decimal string; capN its value when
@@ -225,8 +225,15 @@ end
 -- Drop one hold from a counter (a counter deleted meanwhile is skipped; never below 0).
 local function dropHold(key, amount)
   local s = cnt(key)
-  if not s.h then return end
-  s.h = pos(add(s.h, amount, -1))
+  local h = s.h
+  if not h then return end
+  if type(h) == 'number' and type(amount) == 'number' then
+    h = h - amount
+    if h < 0 then h = 0 end
+    s.h = h
+  else
+    s.h = pos(add(h, amount, -1))
+  end
   s.dirty = true
 end
 
@@ -374,7 +381,10 @@ local function newWin(key, W, B, mode)
 end
 
 local function advance(w)
+  -- The ops of a batch mostly share one now: once a window has moved to it, nothing to do.
+  if w.advAt == now then return w.advIdx end
   local idx = floor(now / (w.W / w.B))
+  w.advAt, w.advIdx = now, idx
   if idx > w.L then
     local n = w.B
     if w.L < 0 or idx - w.L >= n then
@@ -493,8 +503,11 @@ end
 local function cwin(key, W, B)
   local w = CW[key]
   if w then
-    local s = floor(now / (w.W / w.B)) % w.B + 1
-    if w.c[s] == nil then needSlots(w, { s }) end
+    if w.slotAt ~= now then
+      local s = floor(now / (w.W / w.B)) % w.B + 1
+      if w.c[s] == nil then needSlots(w, { s }) end
+      w.slotAt = now
+    end
     return w
   end
   w = loadWin(key, W, B)
@@ -663,7 +676,15 @@ local function reserveTry(T, id, swept)
       local s = cnt(T.ck[i])
       ST[i] = s
       if cap[i] then
-        local c = capCmp(s.u, s.h or 0, T.ca[i], cap[i], T.capN[i], T.capBig[i])
+        -- The common case inline: every operand a number below 1e15, the cap exact as a double.
+        local u, h, a, capN = s.u, s.h or 0, T.ca[i], T.capN[i]
+        local c
+        if capN and type(u) == 'number' and type(h) == 'number' and type(a) == 'number' then
+          local sum = u + h + a
+          if sum < capN then c = -1 elseif sum > capN then c = 1 else c = 0 end
+        else
+          c = capCmp(u, h, a, cap[i], capN, T.capBig[i])
+        end
         if c > 0 or (cz[i] and c >= 0) then
           if not swept then return RETRY end
           return { 0, 'c', i - 1, str(s.u), str(s.h or 0) }
@@ -679,7 +700,9 @@ local function reserveTry(T, id, swept)
     if id == '' then return { -1, 'noid' } end
     for i = 1, nc do
       if not cz[i] then
-        local v = add(ST[i].h or 0, T.ca[i], 1)
+        local h, a = ST[i].h or 0, T.ca[i]
+        local v
+        if type(h) == 'number' and type(a) == 'number' and h + a < 1e15 and h + a > -1e15 then v = h + a else v = add(h, a, 1) end
         if v == nil then return { -1, 'overflow', i - 1 } end
         NU[i] = v
       end
@@ -690,15 +713,33 @@ local function reserveTry(T, id, swept)
       return { -1, 'dupid' }
     end
   end
-  for i = 1, nw do winAdd(WS[i], T.wG[i]) end
+  for i = 1, nw do
+    local w = WS[i]
+    if w.mode == 'b' and w.advAt == now then
+      -- winAdd inline for a bucketed window already moved to now (the common case in a batch).
+      local sl = w.advIdx % w.B + 1
+      local g = T.wG[i]
+      w.c[sl] = w.c[sl] + g
+      w.dirty[sl] = true
+      w.T = w.T + g
+      CW[w.key] = w
+      w.pend = true
+    else
+      winAdd(w, T.wG[i])
+    end
+  end
   if holds then
     local leaseMs = T.leaseMs
     for i = 1, nc do
       if not cz[i] then
         local s = ST[i]
-        local ttl = ttlFor(s.existed, s.x, T.cx[i], expiresAt, leaseMs)
+        -- ttlFor in short: a counter whose TTL already runs past this lease and expiresAt keeps it.
+        local x, exp = s.x, T.cx[i]
+        if not (s.existed and x and expiresAt <= x and (not exp or exp <= x)) then
+          local ttl = ttlFor(s.existed, x, exp, expiresAt, leaseMs)
+          if ttl then s.x = now + ttl; s.pexp = ttl end
+        end
         s.h = NU[i]
-        if ttl then s.x = now + ttl; s.pexp = ttl end
         s.existed = true
         s.dirty = true
       end
@@ -721,9 +762,10 @@ local function commitOp(T, id, ledger)
     local key = ck[i]
     local s = cnt(key)
     ST[i] = s
-    local base = s.u
+    local base, a = s.u, ca[i]
     if run and run[key] ~= nil then base = run[key] end
-    local v = add(base, ca[i], 1)
+    local v
+    if type(base) == 'number' and type(a) == 'number' and base + a < 1e15 and base + a > -1e15 then v = base + a else v = add(base, a, 1) end
     if v == nil then return { -1, 'overflow', i - 1 } end
     NU[i] = v
     if run then run[key] = v end
