@@ -69,7 +69,7 @@ describe('RedisStore batches', () => {
 
   it('queues what arrives while a batch is on its way and sends it as the next batch, in order', async () => {
     const { client: c, batches } = counting();
-    const s = store(c);
+    const s = store(c, { maxInFlight: 1 });
     await s.read(['k']);
     batches.length = 0;
     const first = s.add([{ key: 'k', amount: 1n }]);
@@ -79,6 +79,22 @@ describe('RedisStore batches', () => {
     // Each add sees the ones queued before it: 1, then +2 ... +11.
     expect(await Promise.all(rest)).toEqual([3n, 6n, 10n, 15n, 21n, 28n, 36n, 45n, 55n, 66n].map((v) => [v]));
     expect(batches.map((b) => b.length)).toEqual([1, 10]);
+  });
+
+  it('sends a second batch while the first is on its way (maxInFlight 2, the default), then queues', async () => {
+    const { client: c, batches } = counting();
+    const s = store(c);
+    await s.read(['k']);
+    batches.length = 0;
+    const first = s.add([{ key: 'k', amount: 1n }]);
+    await Promise.resolve(); // the first batch leaves with one operation
+    const second = Array.from({ length: 10 }, () => s.add([{ key: 'k', amount: 1n }]));
+    await Promise.resolve(); // the second leaves at once: two may be on their way
+    const third = Array.from({ length: 5 }, () => s.add([{ key: 'k', amount: 1n }]));
+    expect(await first).toEqual([1n]);
+    expect(await Promise.all(second)).toEqual([2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n].map((v) => [v]));
+    expect(await Promise.all(third)).toEqual([12n, 13n, 14n, 15n, 16n].map((v) => [v]));
+    expect(batches.map((b) => b.length)).toEqual([1, 10, 5]);
   });
 
   it('fails an operation Redis refuses alone: the others of its batch still apply', async () => {

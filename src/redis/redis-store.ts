@@ -43,9 +43,10 @@ export interface RedisStoreOptions {
   /** Ledger entries kept in the stream (approximately, `XADD MAXLEN ~`; default 100,000). */
   ledgerMaxLen?: number;
   /**
-   * Batches sent to Redis at a time (default 1). Operations that arrive while a batch is on its
-   * way wait and go together in the next one, so under load many calls share a round trip and a
-   * script call; 2 overlaps building a batch with Redis running the previous one.
+   * Batches sent to Redis at a time (default 2). Operations that arrive while that many batches
+   * are on their way wait and go together in the next one, so under load many calls share a
+   * round trip and a script call; with 2, Redis runs one batch while Node handles the answers of
+   * the other and gathers the next, so neither sits idle waiting for the other.
    */
   maxInFlight?: number;
 }
@@ -101,7 +102,7 @@ export class RedisStore implements Store {
     const maxLen = options.ledgerMaxLen ?? 100_000;
     if (!Number.isSafeInteger(maxLen) || maxLen < 1)
       throw new InvalidInputError('ledgerMaxLen', 'must be a positive integer', options.ledgerMaxLen);
-    const maxInFlight = options.maxInFlight ?? 1;
+    const maxInFlight = options.maxInFlight ?? 2;
     if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1)
       throw new InvalidInputError('maxInFlight', 'must be a positive integer', options.maxInFlight);
     const clock = options.clock ?? 'server';
