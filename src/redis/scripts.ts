@@ -783,12 +783,17 @@ local function commitOp(T, id, ledger)
   local out = { found }
   for i = 1, nc do
     local s = ST[i]
-    local ttl = ttlFor(s.existed, s.x, T.cx[i], nil, 0)
+    -- Without expiresAt a commit never grows a TTL.
+    local exp = T.cx[i]
+    if exp then
+      local ttl = ttlFor(s.existed, s.x, exp, nil, 0)
+      if ttl then s.x = now + ttl; s.pexp = ttl end
+    end
     s.u = NU[i]
-    if ttl then s.x = now + ttl; s.pexp = ttl end
     s.existed = true
     s.dirty = true
-    out[i + 1] = rnum(NU[i])
+    -- A number here is a whole number below 1e15, so rnum would return it as it is.
+    out[i + 1] = NU[i]
   end
   -- Each hold comes off its counter (a counter deleted meanwhile is skipped).
   if ks then dropHolds(ks, as) end
