@@ -60,11 +60,10 @@ interface QueuedOp {
   readonly args: readonly string[];
   /**
    * A reserve's or commit's arguments other than its id (and ledger entry): sent once per
-   * batch for all the operations with the same `tkey` (the template's arguments, keys
-   * length-prefixed so no two templates share a tkey), which then send only their number.
+   * batch for all the operations of that name with the same arguments, which then send only
+   * the template's number.
    */
   readonly tpl?: readonly string[] | undefined;
-  readonly tkey?: string | undefined;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -132,10 +131,7 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    const tpl = [String(Math.ceil(req.leaseMs)), req.dryRun === true ? '1' : '0', String(items.length), String(wins.length), ''];
-    let tkey = `${tpl[0]}|${tpl[1]}|${tpl[2]}|${tpl[3]}`;
-    // The reservation record's holds, built here rather than in Lua: '<bytes of key>:<key><amount>|' each.
-    let holds = '';
+    const tpl = [String(Math.ceil(req.leaseMs)), req.dryRun === true ? '1' : '0', String(items.length), String(wins.length)];
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
@@ -144,12 +140,7 @@ export class RedisStore implements Store {
         throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      const amount = String(it.amount);
-      const cap = it.cap === undefined ? '' : String(it.cap);
-      const exp = expiry(it.expiresAt, `counters[${i}].expiresAt`);
-      tpl.push(it.key, amount, cap, exp);
-      tkey += `|${it.key.length}:${it.key}|${amount}|${cap}|${exp}`;
-      if (it.amount !== 0n) holds += `${Buffer.byteLength(it.key)}:${it.key}${amount}|`;
+      tpl.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < wins.length; i++) {
       const w = wins[i]!;
@@ -161,12 +152,9 @@ export class RedisStore implements Store {
       validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
       for (let j = 0; j < i; j++)
         if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
-      const a = [w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b'];
-      tpl.push(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
-      tkey += `|${w.key.length}:${w.key}|${a[1]}|${a[2]}|${a[3]}|${a[4]}|${a[5]}`;
+      tpl.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
     }
-    tpl[4] = holds;
-    const r = (await this.run('reserve', [req.id ?? ''], false, tpl, tkey)) as unknown[];
+    const r = (await this.run('reserve', [req.id ?? ''], false, tpl)) as unknown[];
     if (r[0] === 1) {
       const counts: number[] = [];
       for (let i = 2; i < r.length; i++) counts.push(Number(r[i]));
@@ -187,26 +175,19 @@ export class RedisStore implements Store {
     const ws = req.windows ?? [];
     const ledger = req.ledger === undefined ? '' : JSON.stringify(req.ledger);
     const tpl = [String(cs.length), String(ws.length), this.maxLen];
-    let tkey = `${tpl[0]}|${tpl[1]}`;
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       if (typeof c.amount !== 'bigint' || c.amount < 0n || c.amount > MAX_UNITS)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', c.amount);
-      const amount = String(c.amount);
-      const exp = expiry(c.expiresAt, `counters[${i}].expiresAt`);
-      tpl.push(c.key, amount, exp);
-      tkey += `|${c.key.length}:${c.key}|${amount}|${exp}`;
+      tpl.push(c.key, String(c.amount), expiry(c.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i]!;
       if (!Number.isFinite(w.delta)) throw new InvalidInputError(`windows[${i}].delta`, 'must be a finite number', w.delta);
       if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
-      const delta = num(w.delta);
-      const at = String(Math.floor(w.at));
-      tpl.push(w.key, delta, at);
-      tkey += `|${w.key.length}:${w.key}|${delta}|${at}`;
+      tpl.push(w.key, num(w.delta), String(Math.floor(w.at)));
     }
-    const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl, tkey)) as unknown[];
+    const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl)) as unknown[];
     if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
     const used: bigint[] = [];
     for (let i = 1; i < r.length; i++) used.push(BigInt(r[i] as string));
@@ -349,10 +330,10 @@ export class RedisStore implements Store {
    * arrive while `maxInFlight` batches are on their way, go to Redis together as one script
    * call, in the order they were queued (so a read sees this store's earlier writes).
    */
-  private run(name: OpName, args: string[], deferrable = false, tpl?: readonly string[], tkey?: string): Promise<unknown> {
+  private run(name: OpName, args: string[], deferrable = false, tpl?: readonly string[]): Promise<unknown> {
     const now = this.clock === undefined ? '' : String(Math.floor(this.clock.now()));
     return new Promise((resolve, reject) => {
-      this.queue.push({ name, now, args, tpl, tkey, resolve, reject });
+      this.queue.push({ name, now, args, tpl, resolve, reject });
       if (deferrable) this.later();
       else this.schedule();
     });
@@ -395,19 +376,38 @@ export class RedisStore implements Store {
     // ARGV: the prefix, the number of templates, the templates (name, n, n args), the operations.
     const argv = [this.keyPrefix, '0'];
     const body: string[] = [];
+    // Templates by key, and the last one of each name: consecutive reserves (commits) of a
+    // batch mostly repeat one request, found by comparing the arguments without building a key.
     let templates: Map<string, string> | undefined;
+    let lastReserve: readonly string[] | undefined;
+    let lastCommit: readonly string[] | undefined;
+    let reserveT = '';
+    let commitT = '';
     for (const op of ops) {
       const tpl = op.tpl;
       if (tpl === undefined) body.push(op.name, op.now, String(op.args.length));
       else {
-        templates ??= new Map();
-        const tkey = `${op.name}|${op.tkey!}`;
-        let t = templates.get(tkey);
-        if (t === undefined) {
-          t = String(templates.size + 1);
-          templates.set(tkey, t);
-          argv.push(op.name, String(tpl.length));
-          for (const a of tpl) argv.push(a);
+        const reserve = op.name === 'reserve';
+        const last = reserve ? lastReserve : lastCommit;
+        let t: string | undefined;
+        if (last !== undefined && sameStrings(tpl, last)) t = reserve ? reserveT : commitT;
+        else {
+          templates ??= new Map();
+          const key = templateKey(op.name, tpl);
+          t = templates.get(key);
+          if (t === undefined) {
+            t = String(templates.size + 1);
+            templates.set(key, t);
+            argv.push(op.name, String(tpl.length));
+            for (const a of tpl) argv.push(a);
+          }
+          if (reserve) {
+            lastReserve = tpl;
+            reserveT = t;
+          } else {
+            lastCommit = tpl;
+            commitT = t;
+          }
         }
         body.push(op.name, op.now, String(op.args.length + 1), t);
       }
@@ -461,6 +461,19 @@ export class RedisStore implements Store {
         return new InvalidInputError('request', `was refused by the store (${String(r[1])})`, undefined);
     }
   }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A template's arguments as one string that no other template of that name has (each argument length-prefixed). */
+function templateKey(name: string, tpl: readonly string[]): string {
+  let k = name;
+  for (const a of tpl) k += `|${a.length}:${a}`;
+  return k;
 }
 
 function expiry(at: number | undefined, field: string): string {

@@ -596,17 +596,22 @@ end
 
 local TPL, PARSE = {}, {}
 
--- reserve template: leaseMs, dryRun, nCounters, nWindows, holds ('<#key>:<key><amount>|' of
--- each counter held), (key, amount, cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)*
+-- reserve template: leaseMs, dryRun, nCounters, nWindows, (key, amount, cap, expiresAt)*,
+-- (key, windowMs, limit, weight, buckets, mode)*. holdStr is the reservation record's list of
+-- holds, '<#key>:<key><amount>|' for each counter with an amount.
 PARSE.reserve = function(o)
   local nc, nw = tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
-  local T = { leaseMs = tonumber(ARGV[o + 1]), dry = ARGV[o + 2] == '1', nc = nc, nw = nw, holdStr = ARGV[o + 5], holds = false,
+  local T = { leaseMs = tonumber(ARGV[o + 1]), dry = ARGV[o + 2] == '1', nc = nc, nw = nw, holds = false,
     ck = {}, ca = {}, cz = {}, cap = {}, capN = {}, capBig = {}, cx = {}, wk = {}, wW = {}, wL = {}, wG = {}, wB = {}, wM = {} }
+  local hs = {}
   for i = 1, nc do
-    local p = o + 5 + (i - 1) * 4
-    local a, cap = ARGV[p + 2], ARGV[p + 3]
-    T.ck[i], T.ca[i], T.cz[i], T.cx[i] = ARGV[p + 1], n15(a), a == '0', tonumber(ARGV[p + 4])
-    if a ~= '0' then T.holds = true end
+    local p = o + 4 + (i - 1) * 4
+    local key, a, cap = ARGV[p + 1], ARGV[p + 2], ARGV[p + 3]
+    T.ck[i], T.ca[i], T.cz[i], T.cx[i] = key, n15(a), a == '0', tonumber(ARGV[p + 4])
+    if a ~= '0' then
+      T.holds = true
+      hs[#hs + 1] = #key .. ':' .. key .. a .. '|'
+    end
     if cap == '' then
       T.cap[i] = false
     else
@@ -616,8 +621,9 @@ PARSE.reserve = function(o)
       T.capBig[i] = #cap > 16 and sub(cap, 1, 1) ~= '-'
     end
   end
+  T.holdStr = table.concat(hs)
   for i = 1, nw do
-    local p = o + 5 + nc * 4 + (i - 1) * 6
+    local p = o + 4 + nc * 4 + (i - 1) * 6
     T.wk[i], T.wW[i], T.wL[i], T.wG[i], T.wB[i], T.wM[i] = ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4]), tonumber(ARGV[p + 5]), ARGV[p + 6]
   end
   return T
