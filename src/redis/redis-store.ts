@@ -409,7 +409,9 @@ export class RedisStore implements Store {
             commitT = t;
           }
         }
-        body.push(op.name, op.now, String(op.args.length + 1), t);
+        // On the server's time the short form: 'R' or 'C', the template, then the arguments.
+        if (op.now === '') body.push(reserve ? 'R' : 'C', t);
+        else body.push(op.name, op.now, String(op.args.length + 1), t);
       }
       for (const a of op.args) body.push(a);
     }

@@ -993,7 +993,9 @@ local DIRECT = { readWindows = true, delete = true, scanKeys = true }
 /**
  * batch: ARGV = P, the number of templates, each template (op name, n, n arguments: see
  * PARSE), then per operation: name, now ('' = the server's TIME, read once per batch), n, n
- * arguments (a reserve's and a commit's start with their template's number). Runs the operations in order, each atomic, then writes back what the
+ * arguments (a reserve's and a commit's start with their template's number); or, for a reserve
+ * or commit on the server's time, the short form 'R', template, id or 'C', template, id,
+ * ledger entry. Runs the operations in order, each atomic, then writes back what the
  * batch cache holds. Returns one reply per operation. An operation Redis refuses (pcall: say
  * `WRONGTYPE` on a foreign key under the prefix) answers { '!err', message } and the others go
  * on; reserve and commit do everything that can fail before they change the cache, so such an
@@ -1011,22 +1013,40 @@ end
 local first, ids = i, {}
 while i <= N do
   local name = ARGV[i]
-  if name == 'reserve' then
-    local id = ARGV[i + 4]
+  if name == 'R' then
+    local id = ARGV[i + 2]
     if id ~= '' then ids[#ids + 1] = id end
-  elseif name == 'commit' then
-    ids[#ids + 1] = ARGV[i + 4]
-  elseif name == 'release' then
-    ids[#ids + 1] = ARGV[i + 3]
+    i = i + 3
+  elseif name == 'C' then
+    ids[#ids + 1] = ARGV[i + 2]
+    i = i + 4
+  else
+    if name == 'reserve' then
+      local id = ARGV[i + 4]
+      if id ~= '' then ids[#ids + 1] = id end
+    elseif name == 'commit' then
+      ids[#ids + 1] = ARGV[i + 4]
+    elseif name == 'release' then
+      ids[#ids + 1] = ARGV[i + 3]
+    end
+    i = i + 3 + tonumber(ARGV[i + 2])
   end
-  i = i + 3 + tonumber(ARGV[i + 2])
 end
 resetCache()
 prefetch(ids)
 local out, serverNow = {}, nil
 i = first
 while i <= N do
-  local name, t, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local name = ARGV[i]
+  local t, op, step
+  if name == 'R' or name == 'C' then
+    -- The short form: the server's time, no count; O is set so the body's ARGV[3] is the template.
+    t, O = '', i - 2
+    if name == 'R' then op, step = OPS.reserve, 3 else op, step = OPS.commit, 4 end
+  else
+    local n = tonumber(ARGV[i + 2])
+    t, O, NA, op, step = ARGV[i + 1], i, i + 2 + n, OPS[name], 3 + n
+  end
   if t == '' then
     if serverNow == nil then
       local tm = call('TIME')
@@ -1036,10 +1056,9 @@ while i <= N do
   else
     now = tonumber(t)
   end
-  O, NA = i, i + 2 + n
   local direct = DIRECT[name]
   if direct then flush() end
-  local ok, r = pcall(OPS[name])
+  local ok, r = pcall(op)
   if direct then resetCache() end
   if ok then
     out[#out + 1] = r
@@ -1047,7 +1066,7 @@ while i <= N do
     if type(r) == 'table' then r = r.err end
     out[#out + 1] = { '!err', tostring(r) }
   end
-  i = i + 3 + n
+  i = i + step
 end
 flush()
 return out
