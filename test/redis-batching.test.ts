@@ -29,9 +29,22 @@ function counting(): { client: Redis; batches: string[][] } {
   const proxy = {
     call: (command: string, ...args: string[]): Promise<unknown> => {
       if (command === 'FCALL' || command === 'EVALSHA' || command === 'EVAL') {
-        // args: function/sha, numkeys (1), key, prefix, then (name, now, n, n args)*
+        // args: function/sha, numkeys (1), key, prefix, the number of templates, the templates
+        // (name, n, n args)*, then the operations: (name, now, n, n args), or on the server's
+        // time a reserve as ('R', template, id) and a commit as ('C', template, id, ledger)
+        let i = 5;
+        for (let t = Number(args[4]); t > 0; t--) i += 2 + Number(args[i + 1]);
         const ops: string[] = [];
-        for (let i = 4; i < args.length; i += 3 + Number(args[i + 2])) ops.push(args[i] as string);
+        while (i < args.length) {
+          const name = args[i] as string;
+          if (name === 'R' || name === 'C') {
+            ops.push(name === 'R' ? 'reserve' : 'commit');
+            i += name === 'R' ? 3 : 4;
+          } else {
+            ops.push(name);
+            i += 3 + Number(args[i + 2]);
+          }
+        }
         batches.push(ops);
       }
       return client.call(command, ...args);
@@ -66,7 +79,7 @@ describe('RedisStore batches', () => {
 
   it('queues what arrives while a batch is on its way and sends it as the next batch, in order', async () => {
     const { client: c, batches } = counting();
-    const s = store(c);
+    const s = store(c, { maxInFlight: 1 });
     await s.read(['k']);
     batches.length = 0;
     const first = s.add([{ key: 'k', amount: 1n }]);
@@ -76,6 +89,61 @@ describe('RedisStore batches', () => {
     // Each add sees the ones queued before it: 1, then +2 ... +11.
     expect(await Promise.all(rest)).toEqual([3n, 6n, 10n, 15n, 21n, 28n, 36n, 45n, 55n, 66n].map((v) => [v]));
     expect(batches.map((b) => b.length)).toEqual([1, 10]);
+  });
+
+  it('sends a second batch while the first is on its way (maxInFlight 2, the default), then queues', async () => {
+    const { client: c, batches } = counting();
+    const s = store(c);
+    await s.read(['k']);
+    batches.length = 0;
+    const first = s.add([{ key: 'k', amount: 1n }]);
+    await Promise.resolve(); // the first batch leaves with one operation
+    const second = Array.from({ length: 10 }, () => s.add([{ key: 'k', amount: 1n }]));
+    await Promise.resolve(); // the second leaves at once: two may be on their way
+    const third = Array.from({ length: 5 }, () => s.add([{ key: 'k', amount: 1n }]));
+    expect(await first).toEqual([1n]);
+    expect(await Promise.all(second)).toEqual([2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n].map((v) => [v]));
+    expect(await Promise.all(third)).toEqual([12n, 13n, 14n, 15n, 16n].map((v) => [v]));
+    expect(batches.map((b) => b.length)).toEqual([1, 10, 5]);
+  });
+
+  it("on the server's time, reserves and commits take the short form, mixed in one batch with other operations", async () => {
+    const { client: c, batches } = counting();
+    prefix = freshPrefix('batch');
+    const s = new RedisStore({ client: c, prefix });
+    open.push(s);
+    await s.read(['k']);
+    batches.length = 0;
+    const before = Number((await client.time())[0]) * 1000;
+    const k = (amount: bigint): { key: string; amount: bigint; cap: bigint } => ({ key: 'k', amount, cap: 5n });
+    const r = await Promise.all([
+      s.reserve({ id: 'a', counters: [k(2n)], leaseMs: 60_000 }),
+      s.reserve({ id: 'b', counters: [k(2n)], leaseMs: 60_000 }),
+      s.reserve({ id: 'c', counters: [k(2n)], leaseMs: 60_000 }), // 6 > 5: refused
+      s.reserve({ id: 'd', counters: [{ key: 'j', amount: 1n }], leaseMs: 60_000 }),
+      s.add([{ key: 'j', amount: 10n }]),
+      s.commit({ id: 'a', counters: [{ key: 'k', amount: 1n }] }),
+      s.release('b'),
+      s.read(['k', 'j']),
+    ]);
+    const after = (Number((await client.time())[0]) + 1) * 1000;
+    expect(batches).toEqual([['reserve', 'reserve', 'reserve', 'reserve', 'add', 'commit', 'release', 'read']]);
+    for (const i of [0, 1, 3]) {
+      const res = r[i] as { ok: true; expiresAt: number; windowCounts: number[] };
+      expect(res.ok).toBe(true);
+      expect(res.expiresAt - 60_000).toBeGreaterThanOrEqual(before);
+      expect(res.expiresAt - 60_000).toBeLessThanOrEqual(after);
+    }
+    expect(r[2]).toEqual({ ok: false, failure: { type: 'counter', index: 0, used: 0n, held: 4n } });
+    expect(r.slice(4)).toEqual([
+      [10n],
+      { found: true, used: [1n] },
+      true,
+      [
+        { used: 1n, held: 0n },
+        { used: 10n, held: 1n },
+      ],
+    ]);
   });
 
   it('fails an operation Redis refuses alone: the others of its batch still apply', async () => {
@@ -108,7 +176,11 @@ describe('RedisStore batches', () => {
     const s = store(client);
     await s.reserve({ id: 'x', counters: [{ key: 'k', amount: 5n, cap: 10n }], leaseMs: 60_000 });
     await client.set(`{${prefix}}:w:bad`, 'not a hash');
-    const commit = { id: 'x', counters: [{ key: 'k', amount: 3n }], windows: [{ key: 'bad', windowMs: 60_000, delta: -1, at: clock.now() }] };
+    const commit = {
+      id: 'x',
+      counters: [{ key: 'k', amount: 3n }],
+      windows: [{ key: 'bad', windowMs: 60_000, delta: -1, at: clock.now() }],
+    };
     await expect(s.commit(commit)).rejects.toThrow(/WRONGTYPE/);
     expect(await s.read(['k'])).toEqual([{ used: 0n, held: 5n }]);
     expect(await client.hkeys(`{${prefix}}:res`)).toEqual(['x']);

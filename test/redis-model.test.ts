@@ -127,4 +127,94 @@ describe('RedisStore answers as MemoryStore does', () => {
       { numRuns: 100 },
     );
   }, 60_000);
+
+  // The same ops sent a group at a time (one batch, so reserves and commits of one group share
+  // templates, often the same one with different ids): Redis answers each as MemoryStore does
+  // running them one after another in queue order.
+  it('over random runs sent in concurrent groups, one batch each', async () => {
+    // Fewer shapes than opArb, so the requests of a group often differ in one field only.
+    const reserveArb = fc.record({
+      op: fc.constant('reserve' as const),
+      counters: fc.uniqueArray(
+        fc.record({ key: fc.constantFrom('a', 'b'), amount, cap: fc.option(fc.constantFrom(10n, 2n ** 53n + 5n), { nil: undefined }) }),
+        { maxLength: 2, selector: (c) => c.key },
+      ),
+      windows: fc.uniqueArray(
+        fc.record({ w: fc.constantFrom('wb', 'we'), weight: fc.constantFrom(1, 2.5), limit: fc.constantFrom(3, 8) }),
+        { maxLength: 1, selector: (w) => w.w },
+      ),
+      leaseMs: fc.constantFrom(800, 3000),
+    });
+    const commitArb = fc.record({
+      op: fc.constant('commit' as const),
+      which: fc.nat(30),
+      counters: fc.array(fc.record({ key: fc.constantFrom('a', 'b'), amount }), { minLength: 1, maxLength: 2 }),
+      adjust: fc.constantFrom(0, 0, -1),
+    });
+    const step = fc.oneof(
+      { arbitrary: reserveArb, weight: 4 },
+      { arbitrary: commitArb, weight: 3 },
+      { arbitrary: opArb, weight: 3 },
+      { arbitrary: fc.constant({ op: 'flush' as const }), weight: 1 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (steps) => {
+        const clock = new ManualClock(Date.UTC(2026, 0, 5) + 37);
+        const prefix = freshPrefix('model');
+        const redis = new RedisStore({ client, prefix, clock });
+        const memory = new MemoryStore({ clock });
+        // Every reserve's id and time, whether or not it was admitted (a commit or release of a
+        // refused one finds nothing in both stores).
+        const ids: { id: string; at: number }[] = [];
+        let group: ((s: RedisStore | MemoryStore) => unknown)[] = [];
+        const flush = async (): Promise<void> => {
+          const expected: unknown[] = [];
+          for (const f of group) expected.push(await f(memory));
+          expect(await Promise.all(group.map((f) => f(redis)))).toEqual(expected);
+          group = [];
+        };
+        try {
+          for (const [n, o] of steps.entries()) {
+            if (o.op === 'flush' || o.op === 'tick' || o.op === 'read') await flush();
+            if (o.op === 'tick') clock.advance(o.ms);
+            if (o.op === 'read') expect(await redis.read([...KEYS])).toEqual(await memory.read([...KEYS]));
+            if (o.op === 'reserve') {
+              const req: ReserveRequest = {
+                id: `r${n}`,
+                leaseMs: o.leaseMs,
+                counters: o.counters.map((c) => ({ key: c.key, amount: c.amount, cap: c.cap, expiresAt: clock.now() + 5000 })),
+                windows: o.windows.map((w) => ({ ...WINDOWS[w.w]!, weight: w.weight, limit: w.limit })),
+              };
+              ids.push({ id: req.id!, at: clock.now() });
+              // Twice in a row under fresh ids: the same template, one id apart.
+              group.push(
+                (s) => s.reserve(req),
+                (s) => s.reserve({ ...req, id: `r${n}b` }),
+              );
+              ids.push({ id: `r${n}b`, at: clock.now() });
+            }
+            if (o.op === 'commit') {
+              const r = ids[o.which % Math.max(1, ids.length)];
+              const windows = o.adjust === 0 || r === undefined ? [] : [{ ...WINDOWS.wb!, delta: o.adjust, at: r.at }];
+              group.push((s) => s.commit({ id: r?.id ?? 'none', counters: o.counters, windows }));
+            }
+            if (o.op === 'release') {
+              const id = ids[o.which % Math.max(1, ids.length)]?.id ?? 'none';
+              group.push((s) => s.release(id));
+            }
+            if (o.op === 'add') {
+              const items = o.items.map((i) => ({ key: i.key, amount: i.neg ? -i.amount : i.amount }));
+              group.push((s) => s.add(items));
+            }
+          }
+          await flush();
+          expect(await redis.read([...KEYS])).toEqual(await memory.read([...KEYS]));
+        } finally {
+          redis.close();
+          await dropPrefix(client, prefix);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  }, 60_000);
 });

@@ -43,9 +43,10 @@ export interface RedisStoreOptions {
   /** Ledger entries kept in the stream (approximately, `XADD MAXLEN ~`; default 100,000). */
   ledgerMaxLen?: number;
   /**
-   * Batches sent to Redis at a time (default 1). Operations that arrive while a batch is on its
-   * way wait and go together in the next one, so under load many calls share a round trip and a
-   * script call; 2 overlaps building a batch with Redis running the previous one.
+   * Batches sent to Redis at a time (default 2). Operations that arrive while that many batches
+   * are on their way wait and go together in the next one, so under load many calls share a
+   * round trip and a script call; with 2, Redis runs one batch while Node handles the answers of
+   * the other and gathers the next, so neither sits idle waiting for the other.
    */
   maxInFlight?: number;
 }
@@ -57,6 +58,12 @@ interface QueuedOp {
   readonly name: OpName;
   readonly now: string;
   readonly args: readonly string[];
+  /**
+   * A reserve's or commit's arguments other than its id (and ledger entry): sent once per
+   * batch for all the operations of that name with the same arguments, which then send only
+   * the template's number.
+   */
+  readonly tpl?: readonly string[] | undefined;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -94,7 +101,7 @@ export class RedisStore implements Store {
     const maxLen = options.ledgerMaxLen ?? 100_000;
     if (!Number.isSafeInteger(maxLen) || maxLen < 1)
       throw new InvalidInputError('ledgerMaxLen', 'must be a positive integer', options.ledgerMaxLen);
-    const maxInFlight = options.maxInFlight ?? 1;
+    const maxInFlight = options.maxInFlight ?? 2;
     if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1)
       throw new InvalidInputError('maxInFlight', 'must be a positive integer', options.maxInFlight);
     const clock = options.clock ?? 'server';
@@ -124,16 +131,7 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    const args = [
-      String(Math.ceil(req.leaseMs)),
-      req.id ?? '',
-      req.dryRun === true ? '1' : '0',
-      String(items.length),
-      String(wins.length),
-      '',
-    ];
-    // The reservation record's holds, built here rather than in Lua: '<bytes of key>:<key><amount>|' each.
-    let holds = '';
+    const tpl = [String(Math.ceil(req.leaseMs)), req.dryRun === true ? '1' : '0', String(items.length), String(wins.length)];
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
@@ -142,8 +140,7 @@ export class RedisStore implements Store {
         throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      args.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
-      if (it.amount !== 0n) holds += `${Buffer.byteLength(it.key)}:${it.key}${it.amount}|`;
+      tpl.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < wins.length; i++) {
       const w = wins[i]!;
@@ -155,10 +152,9 @@ export class RedisStore implements Store {
       validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
       for (let j = 0; j < i; j++)
         if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
-      args.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
+      tpl.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
     }
-    args[5] = holds;
-    const r = (await this.run('reserve', args)) as unknown[];
+    const r = (await this.run('reserve', [req.id ?? ''], false, tpl)) as unknown[];
     if (r[0] === 1) {
       const counts: number[] = [];
       for (let i = 2; i < r.length; i++) counts.push(Number(r[i]));
@@ -178,20 +174,20 @@ export class RedisStore implements Store {
     const cs = req.counters;
     const ws = req.windows ?? [];
     const ledger = req.ledger === undefined ? '' : JSON.stringify(req.ledger);
-    const args = [req.id, String(cs.length), String(ws.length), ledger, this.maxLen];
+    const tpl = [String(cs.length), String(ws.length), this.maxLen];
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       if (typeof c.amount !== 'bigint' || c.amount < 0n || c.amount > MAX_UNITS)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', c.amount);
-      args.push(c.key, String(c.amount), expiry(c.expiresAt, `counters[${i}].expiresAt`));
+      tpl.push(c.key, String(c.amount), expiry(c.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i]!;
       if (!Number.isFinite(w.delta)) throw new InvalidInputError(`windows[${i}].delta`, 'must be a finite number', w.delta);
       if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
-      args.push(w.key, num(w.delta), String(Math.floor(w.at)));
+      tpl.push(w.key, num(w.delta), String(Math.floor(w.at)));
     }
-    const r = (await this.run('commit', args, req.deferrable === true)) as unknown[];
+    const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl)) as unknown[];
     if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
     const used: bigint[] = [];
     for (let i = 1; i < r.length; i++) used.push(BigInt(r[i] as string));
@@ -334,10 +330,10 @@ export class RedisStore implements Store {
    * arrive while `maxInFlight` batches are on their way, go to Redis together as one script
    * call, in the order they were queued (so a read sees this store's earlier writes).
    */
-  private run(name: OpName, args: string[], deferrable = false): Promise<unknown> {
+  private run(name: OpName, args: string[], deferrable = false, tpl?: readonly string[]): Promise<unknown> {
     const now = this.clock === undefined ? '' : String(Math.floor(this.clock.now()));
     return new Promise((resolve, reject) => {
-      this.queue.push({ name, now, args, resolve, reject });
+      this.queue.push({ name, now, args, tpl, resolve, reject });
       if (deferrable) this.later();
       else this.schedule();
     });
@@ -377,11 +373,50 @@ export class RedisStore implements Store {
   };
 
   private send(ops: readonly QueuedOp[]): void {
-    const argv = [this.keyPrefix];
+    // ARGV: the prefix, the number of templates, the templates (name, n, n args), the operations.
+    const argv = [this.keyPrefix, '0'];
+    const body: string[] = [];
+    // Templates by key, and the last one of each name: consecutive reserves (commits) of a
+    // batch mostly repeat one request, found by comparing the arguments without building a key.
+    let templates: Map<string, string> | undefined;
+    let lastReserve: readonly string[] | undefined;
+    let lastCommit: readonly string[] | undefined;
+    let reserveT = '';
+    let commitT = '';
     for (const op of ops) {
-      argv.push(op.name, op.now, String(op.args.length));
-      for (const a of op.args) argv.push(a);
+      const tpl = op.tpl;
+      if (tpl === undefined) body.push(op.name, op.now, String(op.args.length));
+      else {
+        const reserve = op.name === 'reserve';
+        const last = reserve ? lastReserve : lastCommit;
+        let t: string | undefined;
+        if (last !== undefined && sameStrings(tpl, last)) t = reserve ? reserveT : commitT;
+        else {
+          templates ??= new Map();
+          const key = templateKey(op.name, tpl);
+          t = templates.get(key);
+          if (t === undefined) {
+            t = String(templates.size + 1);
+            templates.set(key, t);
+            argv.push(op.name, String(tpl.length));
+            for (const a of tpl) argv.push(a);
+          }
+          if (reserve) {
+            lastReserve = tpl;
+            reserveT = t;
+          } else {
+            lastCommit = tpl;
+            commitT = t;
+          }
+        }
+        // On the server's time the short form: 'R' or 'C', the template, then the arguments.
+        if (op.now === '') body.push(reserve ? 'R' : 'C', t);
+        else body.push(op.name, op.now, String(op.args.length + 1), t);
+      }
+      for (const a of op.args) body.push(a);
     }
+    if (templates !== undefined) argv[1] = String(templates.size);
+    for (const a of body) argv.push(a);
     this.inFlight++;
     this.conn.script('batch', this.route, argv).then(
       (reply) => {
@@ -428,6 +463,19 @@ export class RedisStore implements Store {
         return new InvalidInputError('request', `was refused by the store (${String(r[1])})`, undefined);
     }
   }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A template's arguments as one string that no other template of that name has (each argument length-prefixed). */
+function templateKey(name: string, tpl: readonly string[]): string {
+  let k = name;
+  for (const a of tpl) k += `|${a.length}:${a}`;
+  return k;
 }
 
 function expiry(at: number | undefined, field: string): string {

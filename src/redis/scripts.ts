@@ -38,6 +38,7 @@ RES = P .. 'res'
 // Constants and helpers, shared by every script (and built once in the function library).
 const HELPERS = `
 local LB = 1000000000
+local RETRY = {}
 local MAXH, MAXL = 9223372036, 854775807
 local MINH, MINL = -9223372037, 145224192
 
@@ -140,22 +141,29 @@ local function add(a, b, sign)
     local r = a + sign * b
     if r < 1e15 and r > -1e15 then return r end
   end
-  return addDec(str(a), str(b), sign)
+  return n15(addDec(str(a), str(b), sign))
 end
 
--- Compare u + h + a with cap (a decimal string), exactly: -1, 0, 1. Operands below 1e15 sum
--- below 3e15, so a cap of 17+ digits (>= 1e16) is above them without arithmetic.
-local function capCmp(u, h, a, cap)
-  u, h, a = n15(u), n15(h), n15(a)
+-- Compare u + h + a with cap exactly: -1, 0, 1. cap is a decimal string; capN its value when
+-- below 2^53 in magnitude (exact as a double), capBig true when it is 1e16 or more. Operands
+-- below 1e15 sum below 3e15, exactly, so those two cases need no limbs.
+local function capCmp(u, h, a, cap, capN, capBig)
+  u, h = n15(u), n15(h)
   if type(u) == 'number' and type(h) == 'number' and type(a) == 'number' then
-    local nc = #cap
-    if nc < 16 then
-      local s, c = u + h + a, tonumber(cap)
-      if s < c then return -1 elseif s > c then return 1 else return 0 end
+    if capN then
+      local s = u + h + a
+      if s < capN then return -1 elseif s > capN then return 1 else return 0 end
     end
-    if nc > 16 and sub(cap, 1, 1) ~= '-' then return -1 end
+    if capBig then return -1 end
   end
   return cmpCap(str(u), str(h), str(a), cap)
+end
+
+-- A value for a reply: integers below 1e15 as Lua numbers (Redis sends them as integers, no
+-- number-to-string conversion), anything else as the exact decimal string.
+local function rnum(x)
+  if type(x) == 'number' and x == floor(x) and x < 1e15 and x > -1e15 then return x end
+  return str(x)
 end
 
 -- Below zero becomes 0 (a hold never goes negative).
@@ -167,19 +175,18 @@ local function pos(x)
 end
 
 -- A counter's TTL. Field x is the store-clock time its TTL runs to (absent: no TTL, kept for
--- good). A counter lives until max(expiresAt, the end of a lease holding it), at least 60 s;
+-- good; in the batch cache a number or false; exp is expiresAt as a number, nil for none). A counter lives until max(expiresAt, the end of a lease holding it), at least 60 s;
 -- one created without expiresAt is kept for good, as in MemoryStore. Returns the new TTL in
 -- ms when it must grow, else nil (the caller writes x = now + ttl, then PEXPIREs). Growth for
 -- a hold adds slack (one more lease), so a busy counter is not re-expired on every call.
 local function ttlFor(existed, x, exp, holdEnd, slack)
-  local want = -1
-  if exp ~= '' then want = tonumber(exp) end
+  local want = exp or -1
   local extra = 0
   if holdEnd ~= nil and holdEnd > want then want = holdEnd; extra = slack end
   if want < 0 then return nil end
   if existed then
-    if not x or want <= tonumber(x) then return nil end
-  elseif exp == '' then
+    if not x or want <= x then return nil end
+  elseif not exp then
     return nil
   end
   local ttl = want - now
@@ -194,11 +201,14 @@ end
 -- operation. Operations stay atomic (a script runs alone) and see each other's changes in
 -- order; each checks everything before it changes anything, so a refusal writes nothing.
 
-local CC, CW, CR, RSET, RDEL
+local CC, CW, CR, RSET, RDEL, RP
 
 local function resetCache()
-  CC, CW, CR, RSET, RDEL = {}, {}, {}, {}, {}
+  CC, CW, CR, RSET, RDEL, RP = {}, {}, {}, {}, {}, {}
 end
+
+-- Scratch tables of reserve and commit (each fills what it reads before reading it).
+local ST, NU, WS = {}, {}, {}
 
 -- A counter's state: { ck, u, h (false: no field), x (false: no TTL), existed, dirty, pexp }.
 local function cnt(key)
@@ -206,7 +216,7 @@ local function cnt(key)
   if s == nil then
     local ck = P .. 'c:' .. key
     local r = call('HMGET', ck, 'u', 'h', 'x')
-    s = { ck = ck, u = n15(r[1] or '0'), h = r[2] and n15(r[2]), x = r[3], existed = (r[1] or r[2]) and true or false }
+    s = { ck = ck, u = n15(r[1] or '0'), h = r[2] and n15(r[2]), x = tonumber(r[3]) or false, existed = (r[1] or r[2]) and true or false }
     CC[key] = s
   end
   return s
@@ -215,8 +225,15 @@ end
 -- Drop one hold from a counter (a counter deleted meanwhile is skipped; never below 0).
 local function dropHold(key, amount)
   local s = cnt(key)
-  if not s.h then return end
-  s.h = pos(add(s.h, amount, -1))
+  local h = s.h
+  if not h then return end
+  if type(h) == 'number' and type(amount) == 'number' then
+    h = h - amount
+    if h < 0 then h = 0 end
+    s.h = h
+  else
+    s.h = pos(add(h, amount, -1))
+  end
   s.dirty = true
 end
 
@@ -238,23 +255,35 @@ local function prefetch(ids)
   for i, id in ipairs(ids) do CR[id] = r[i] end
 end
 
--- Returns a reservation's lease end (nil when absent) and { key = amount }.
+-- Returns a reservation's lease end (nil when absent), the keys it holds and the amounts (two
+-- lists). A record is parsed once per batch: the reservations of one kind made in one batch
+-- share one record string (Lua strings are interned, so the lookup is by pointer).
 local function loadRes(id)
   local r = getRec(id)
-  if not r then return nil, nil end
-  local find = string.find
-  local bar = find(r, '|', 1, true)
-  local holds = {}
-  local i, n = bar + 1, #r
-  while i <= n do
-    local colon = find(r, ':', i, true)
-    local klen = tonumber(sub(r, i, colon - 1))
-    local kend = colon + klen
-    local e = find(r, '|', kend + 1, true)
-    holds[sub(r, colon + 1, kend)] = sub(r, kend + 1, e - 1)
-    i = e + 1
+  if not r then return nil, nil, nil end
+  local p = RP[r]
+  if p == nil then
+    local find = string.find
+    local bar = find(r, '|', 1, true)
+    local ks, as = {}, {}
+    local i, n = bar + 1, #r
+    while i <= n do
+      local colon = find(r, ':', i, true)
+      local klen = tonumber(sub(r, i, colon - 1))
+      local kend = colon + klen
+      local e = find(r, '|', kend + 1, true)
+      ks[#ks + 1] = sub(r, colon + 1, kend)
+      as[#as + 1] = n15(sub(r, kend + 1, e - 1))
+      i = e + 1
+    end
+    p = { tonumber(sub(r, 1, bar - 1)), ks, as }
+    RP[r] = p
   end
-  return tonumber(sub(r, 1, bar - 1)), holds
+  return p[1], p[2], p[3]
+end
+
+local function dropHolds(ks, as)
+  for j = 1, #ks do dropHold(ks[j], as[j]) end
 end
 
 local function putRes(id, ends, rec)
@@ -290,8 +319,8 @@ local function expireLeases(limit)
   flushLeases()
   local due = call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 0, limit)
   for _, id in ipairs(due) do
-    local _, holds = loadRes(id)
-    if holds then for k, a in pairs(holds) do dropHold(k, a) end end
+    local _, ks, as = loadRes(id)
+    if ks then dropHolds(ks, as) end
     forgetRes(id)
   end
   flushLeases()
@@ -352,7 +381,10 @@ local function newWin(key, W, B, mode)
 end
 
 local function advance(w)
+  -- The ops of a batch mostly share one now: once a window has moved to it, nothing to do.
+  if w.advAt == now then return w.advIdx end
   local idx = floor(now / (w.W / w.B))
+  w.advAt, w.advIdx = now, idx
   if idx > w.L then
     local n = w.B
     if w.L < 0 or idx - w.L >= n then
@@ -471,8 +503,11 @@ end
 local function cwin(key, W, B)
   local w = CW[key]
   if w then
-    local s = floor(now / (w.W / w.B)) % w.B + 1
-    if w.c[s] == nil then needSlots(w, { s }) end
+    if w.slotAt ~= now then
+      local s = floor(now / (w.W / w.B)) % w.B + 1
+      if w.c[s] == nil then needSlots(w, { s }) end
+      w.slotAt = now
+    end
     return w
   end
   w = loadWin(key, W, B)
@@ -486,7 +521,7 @@ local function flush()
     if s.dirty then
       local args = { s.ck, 'u', str(s.u) }
       if s.h then args[#args + 1] = 'h'; args[#args + 1] = str(s.h) end
-      if s.x then args[#args + 1] = 'x'; args[#args + 1] = s.x end
+      if s.x then args[#args + 1] = 'x'; args[#args + 1] = num(s.x) end
       call('HSET', unpack(args))
       if s.pexp then call('PEXPIRE', s.ck, s.pexp) end
       s.dirty, s.pexp = nil, nil
@@ -552,165 +587,252 @@ local function winAdjust(w, at, delta)
     call('HSET', w.wk, 'T', w.T, f, after)
   end
 end
-`;
 
-/** reserve: ARGV = P, now, leaseMs, id, dryRun, nCounters, nWindows, holds ('<#key>:<key><amount>|' of each counter held), (key, amount, cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* */
-const RESERVE_BODY = `
-local leaseMs = tonumber(ARGV[3])
-local id = ARGV[4]
-local dry = ARGV[5] == '1'
-local nc, nw = tonumber(ARGV[6]), tonumber(ARGV[7])
-local base = 8 + nc * 4
--- Expired leases are returned lazily: only a refused counter or a taken id can depend on
--- them (holds only ever make a cap tighter), so the first attempt skips the sweep and an
--- attempt that would refuse sweeps and runs again. Nothing is written before that point.
-local function attempt(swept)
-local wins, counts = {}, {}
-for i = 1, nw do
-  local o = base + (i - 1) * 6
-  local key, W, limit, weight, B, mode = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]), ARGV[o + 6]
-  local w
-  -- CW holds bucketed windows only: one made earlier in this batch refuses an exact reserve's shape.
-  if mode == 'b' then w = cwin(key, W, B) else w = CW[key] or loadWin(key) end
-  local count = 0
-  if w then
-    if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, num(w.W), num(w.B) } end
-    count = winCount(w)
+-- ---- reserve and commit: templates --------------------------------------------------------
+-- The ops of one batch mostly repeat the same request (the same limits of the same scopes),
+-- differing only in their reservation id. So a reserve's or commit's arguments other than the
+-- id (and a commit's ledger entry) are a template, sent once per batch and parsed here once
+-- (numbers converted, caps classified); each operation names its template by number.
+
+local TPL, PARSE = {}, {}
+
+-- reserve template: leaseMs, dryRun, nCounters, nWindows, (key, amount, cap, expiresAt)*,
+-- (key, windowMs, limit, weight, buckets, mode)*. holdStr is the reservation record's list of
+-- holds, '<#key>:<key><amount>|' for each counter with an amount.
+PARSE.reserve = function(o)
+  local nc, nw = tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
+  local T = { leaseMs = tonumber(ARGV[o + 1]), dry = ARGV[o + 2] == '1', nc = nc, nw = nw, holds = false,
+    ck = {}, ca = {}, cz = {}, cap = {}, capN = {}, capBig = {}, cx = {}, wk = {}, wW = {}, wL = {}, wG = {}, wB = {}, wM = {} }
+  local hs = {}
+  for i = 1, nc do
+    local p = o + 4 + (i - 1) * 4
+    local key, a, cap = ARGV[p + 1], ARGV[p + 2], ARGV[p + 3]
+    T.ck[i], T.ca[i], T.cz[i], T.cx[i] = key, n15(a), a == '0', tonumber(ARGV[p + 4])
+    if a ~= '0' then
+      T.holds = true
+      hs[#hs + 1] = #key .. ':' .. key .. a .. '|'
+    end
+    if cap == '' then
+      T.cap[i] = false
+    else
+      local v = tonumber(cap)
+      T.cap[i] = cap
+      T.capN[i] = v > -9007199254740992 and v < 9007199254740992 and v
+      T.capBig[i] = #cap > 16 and sub(cap, 1, 1) ~= '-'
+    end
   end
-  if count + weight > limit or (weight == 0 and count >= limit) then
-    local need = weight
-    if need == 0 then need = 1 end
-    local ra
-    if w then ra = winFits(w, limit, need) elseif need > limit then ra = nil else ra = 0 end
-    if ra == nil then ra = '' else ra = num(ra) end
-    return { 0, 'w', i - 1, num(count), ra }
+  T.holdStr = table.concat(hs)
+  for i = 1, nw do
+    local p = o + 4 + nc * 4 + (i - 1) * 6
+    T.wk[i], T.wW[i], T.wL[i], T.wG[i], T.wB[i], T.wM[i] = ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4]), tonumber(ARGV[p + 5]), ARGV[p + 6]
   end
-  wins[i] = w or newWin(key, W, B, mode)
-  counts[i] = num(count + weight)
+  return T
 end
-local holds = false
-local st = {}
-for i = 1, nc do
-  local o = 8 + (i - 1) * 4
-  local key, amount, cap = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
-  if amount ~= '0' then holds = true end
-  if cap ~= '' or (amount ~= '0' and not dry) then
-    local s = cnt(key)
-    st[i] = s
-    if cap ~= '' then
-      local c = capCmp(s.u, s.h or 0, amount, cap)
-      if c > 0 or (amount == '0' and c >= 0) then
-        if not swept then return RETRY end
-        return { 0, 'c', i - 1, str(s.u), str(s.h or 0) }
+
+-- commit template: nCounters, nWindows, maxLen, (key, amount, expiresAt)*, (key, delta, at)*
+PARSE.commit = function(o)
+  local nc, nw = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2])
+  local T = { nc = nc, nw = nw, maxLen = ARGV[o + 3], dup = false, ck = {}, ca = {}, cx = {}, wk = {}, wd = {}, wa = {} }
+  local seen = {}
+  for i = 1, nc do
+    local p = o + 3 + (i - 1) * 3
+    local key = ARGV[p + 1]
+    if seen[key] then T.dup = true end
+    seen[key] = true
+    T.ck[i], T.ca[i], T.cx[i] = key, n15(ARGV[p + 2]), tonumber(ARGV[p + 3])
+  end
+  for i = 1, nw do
+    local p = o + 3 + nc * 3 + (i - 1) * 3
+    T.wk[i], T.wd[i], T.wa[i] = ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
+  end
+  return T
+end
+
+-- Expired leases are returned lazily: only a refused counter or a taken id can depend on them
+-- (holds only ever make a cap tighter), so the first attempt skips the sweep and an attempt
+-- that would refuse sweeps and runs again. Nothing is written before that point.
+local function reserveTry(T, id, swept)
+  local nc, nw = T.nc, T.nw
+  local out = { 1, 0 }
+  for i = 1, nw do
+    local key, W, limit, weight, B, mode = T.wk[i], T.wW[i], T.wL[i], T.wG[i], T.wB[i], T.wM[i]
+    local w
+    -- CW holds bucketed windows only: one made earlier in this batch refuses an exact reserve's shape.
+    if mode == 'b' then w = cwin(key, W, B) else w = CW[key] or loadWin(key) end
+    local count = 0
+    if w then
+      if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, num(w.W), num(w.B) } end
+      count = winCount(w)
+    end
+    if count + weight > limit or (weight == 0 and count >= limit) then
+      local need = weight
+      if need == 0 then need = 1 end
+      local ra
+      if w then ra = winFits(w, limit, need) elseif need > limit then ra = nil else ra = 0 end
+      if ra == nil then ra = '' else ra = num(ra) end
+      return { 0, 'w', i - 1, num(count), ra }
+    end
+    WS[i] = w or newWin(key, W, B, mode)
+    out[i + 2] = rnum(count + weight)
+  end
+  local dry = T.dry
+  local cz, cap = T.cz, T.cap
+  for i = 1, nc do
+    if cap[i] or (not cz[i] and not dry) then
+      local s = cnt(T.ck[i])
+      ST[i] = s
+      if cap[i] then
+        -- The common case inline: every operand a number below 1e15, the cap exact as a double.
+        local u, h, a, capN = s.u, s.h or 0, T.ca[i], T.capN[i]
+        local c
+        if capN and type(u) == 'number' and type(h) == 'number' and type(a) == 'number' then
+          local sum = u + h + a
+          if sum < capN then c = -1 elseif sum > capN then c = 1 else c = 0 end
+        else
+          c = capCmp(u, h, a, cap[i], capN, T.capBig[i])
+        end
+        if c > 0 or (cz[i] and c >= 0) then
+          if not swept then return RETRY end
+          return { 0, 'c', i - 1, str(s.u), str(s.h or 0) }
+        end
       end
     end
   end
-end
-local expiresAt = now + leaseMs
-local out = { 1, expiresAt }
-for i = 1, nw do out[i + 2] = counts[i] end
-if dry then return out end
-local newHeld = {}
-if holds then
-  if id == '' then return { -1, 'noid' } end
-  for i = 1, nc do
-    local a = ARGV[8 + (i - 1) * 4 + 2]
-    if a ~= '0' then
-      newHeld[i] = add(st[i].h or 0, a, 1)
-      if newHeld[i] == nil then return { -1, 'overflow', i - 1 } end
+  local expiresAt = now + T.leaseMs
+  out[2] = expiresAt
+  if dry then return out end
+  local holds = T.holds
+  if holds then
+    if id == '' then return { -1, 'noid' } end
+    for i = 1, nc do
+      if not cz[i] then
+        local h, a = ST[i].h or 0, T.ca[i]
+        local v
+        if type(h) == 'number' and type(a) == 'number' and h + a < 1e15 and h + a > -1e15 then v = h + a else v = add(h, a, 1) end
+        if v == nil then return { -1, 'overflow', i - 1 } end
+        NU[i] = v
+      end
+    end
+    -- A live id is refused before anything changes.
+    if getRec(id) then
+      if not swept then return RETRY end
+      return { -1, 'dupid' }
     end
   end
-  -- A live id is refused before anything changes.
-  if getRec(id) then
-    if not swept then return RETRY end
-    return { -1, 'dupid' }
-  end
-end
-for i = 1, nw do
-  winAdd(wins[i], tonumber(ARGV[base + (i - 1) * 6 + 4]))
-end
-if holds then
-  for i = 1, nc do
-    local o = 8 + (i - 1) * 4
-    if ARGV[o + 2] ~= '0' then
-      local s = st[i]
-      local ttl = ttlFor(s.existed, s.x, ARGV[o + 4], expiresAt, leaseMs)
-      s.h = newHeld[i]
-      if ttl then s.x = num(now + ttl); s.pexp = ttl end
-      s.existed = true
-      s.dirty = true
+  for i = 1, nw do
+    local w = WS[i]
+    if w.mode == 'b' and w.advAt == now then
+      -- winAdd inline for a bucketed window already moved to now (the common case in a batch).
+      local sl = w.advIdx % w.B + 1
+      local g = T.wG[i]
+      w.c[sl] = w.c[sl] + g
+      w.dirty[sl] = true
+      w.T = w.T + g
+      CW[w.key] = w
+      w.pend = true
+    else
+      winAdd(w, T.wG[i])
     end
   end
-  putRes(id, expiresAt, num(expiresAt) .. '|' .. ARGV[8])
+  if holds then
+    local leaseMs = T.leaseMs
+    for i = 1, nc do
+      if not cz[i] then
+        local s = ST[i]
+        -- ttlFor in short: a counter whose TTL already runs past this lease and expiresAt keeps it.
+        local x, exp = s.x, T.cx[i]
+        if not (s.existed and x and expiresAt <= x and (not exp or exp <= x)) then
+          local ttl = ttlFor(s.existed, x, exp, expiresAt, leaseMs)
+          if ttl then s.x = now + ttl; s.pexp = ttl end
+        end
+        s.h = NU[i]
+        s.existed = true
+        s.dirty = true
+      end
+    end
+    -- The record (and the lease end as a string, the ZADD score) are built once per lease end.
+    if T.recAt ~= expiresAt then
+      T.recAt, T.recEnd = expiresAt, num(expiresAt)
+      T.rec = T.recEnd .. '|' .. T.holdStr
+    end
+    putRes(id, T.recEnd, T.rec)
+  end
+  return out
 end
-return out
+
+local function commitOp(T, id, ledger)
+  local nc, nw = T.nc, T.nw
+  local ck, ca = T.ck, T.ca
+  local run = T.dup and {} or nil
+  for i = 1, nc do
+    local key = ck[i]
+    local s = cnt(key)
+    ST[i] = s
+    local base, a = s.u, ca[i]
+    if run and run[key] ~= nil then base = run[key] end
+    local v
+    if type(base) == 'number' and type(a) == 'number' and base + a < 1e15 and base + a > -1e15 then v = base + a else v = add(base, a, 1) end
+    if v == nil then return { -1, 'overflow', i - 1 } end
+    NU[i] = v
+    if run then run[key] = v end
+  end
+  -- Everything that can fail (reads of the windows, the ledger append) comes before the first
+  -- change to the batch cache, so a commit Redis refuses changes nothing there.
+  for i = 1, nw do WS[i] = cwin(T.wk[i]) end
+  if ledger ~= '' then call('XADD', P .. 'ledger', 'MAXLEN', '~', T.maxLen, '*', 'e', ledger) end
+  local ends, ks, as = loadRes(id)
+  local found = 0
+  if ends then
+    if ends > now then found = 1 end
+    forgetRes(id)
+  end
+  local out = { found }
+  for i = 1, nc do
+    local s = ST[i]
+    -- Without expiresAt a commit never grows a TTL.
+    local exp = T.cx[i]
+    if exp then
+      local ttl = ttlFor(s.existed, s.x, exp, nil, 0)
+      if ttl then s.x = now + ttl; s.pexp = ttl end
+    end
+    s.u = NU[i]
+    s.existed = true
+    s.dirty = true
+    -- A number here is a whole number below 1e15, so rnum would return it as it is.
+    out[i + 1] = NU[i]
+  end
+  -- Each hold comes off its counter (a counter deleted meanwhile is skipped).
+  if ks then dropHolds(ks, as) end
+  for i = 1, nw do
+    local w = WS[i]
+    if w then winAdjust(w, T.wa[i], T.wd[i]) end
+  end
+  return out
 end
-local r = attempt(false)
+`;
+
+/** reserve: ARGV = P, now, template (a number, see PARSE.reserve), id */
+const RESERVE_BODY = `
+local T, id = TPL[tonumber(ARGV[3])], ARGV[4]
+local r = reserveTry(T, id, false)
 if r == RETRY then
   expireLeases(100)
-  r = attempt(true)
+  r = reserveTry(T, id, true)
 end
 return r
 `;
 
-/** commit: ARGV = P, now, id, nCounters, nWindows, ledgerJson ('' none), maxLen, (key, amount, expiresAt)*, (key, delta, at)* */
+/** commit: ARGV = P, now, template (a number, see PARSE.commit), id, ledgerJson ('' none) */
 const COMMIT_BODY = `
-local id = ARGV[3]
-local nc, nw = tonumber(ARGV[4]), tonumber(ARGV[5])
-local ledger, maxLen = ARGV[6], ARGV[7]
-local st, newU, run = {}, {}, {}
-for i = 1, nc do
-  local key = ARGV[7 + (i - 1) * 3 + 1]
-  local s = cnt(key)
-  st[i] = s
-  newU[i] = add(run[key] or s.u, ARGV[7 + (i - 1) * 3 + 2], 1)
-  if newU[i] == nil then return { -1, 'overflow', i - 1 } end
-  run[key] = newU[i]
-end
--- Everything that can fail (reads of the windows, the ledger append) comes before the first
--- change to the batch cache, so a commit Redis refuses changes nothing there.
-local base = 7 + nc * 3
-local wins = {}
-for i = 1, nw do wins[i] = cwin(ARGV[base + (i - 1) * 3 + 1]) end
-if ledger ~= '' then call('XADD', P .. 'ledger', 'MAXLEN', '~', maxLen, '*', 'e', ledger) end
-local ends, holds = loadRes(id)
-local found = 0
-if ends then
-  if ends > now then found = 1 end
-  forgetRes(id)
-end
-local out = { found }
-for i = 1, nc do
-  local o = 7 + (i - 1) * 3
-  local key, exp = ARGV[o + 1], ARGV[o + 3]
-  local s = st[i]
-  local ttl = ttlFor(s.existed, s.x, exp, nil, 0)
-  s.u = newU[i]
-  local hold = holds and holds[key]
-  if hold then
-    holds[key] = nil
-    if s.h then s.h = pos(add(s.h, hold, -1)) end
-  end
-  if ttl then s.x = num(now + ttl); s.pexp = ttl end
-  s.existed = true
-  s.dirty = true
-  out[i + 1] = str(newU[i])
-end
-if holds then for k, a in pairs(holds) do dropHold(k, a) end end
-for i = 1, nw do
-  local o = base + (i - 1) * 3
-  local w = wins[i]
-  if w then winAdjust(w, tonumber(ARGV[o + 3]), tonumber(ARGV[o + 2])) end
-end
-return out
+return commitOp(TPL[tonumber(ARGV[3])], ARGV[4], ARGV[5])
 `;
 
 /** release: ARGV = P, now, id */
 const RELEASE_BODY = `
 expireLeases(100)
-local ends, holds = loadRes(ARGV[3])
+local ends, ks, as = loadRes(ARGV[3])
 if not ends then return 0 end
-for k, a in pairs(holds) do dropHold(k, a) end
+dropHolds(ks, as)
 forgetRes(ARGV[3])
 if ends > now then return 1 end
 return 0
@@ -730,9 +852,9 @@ for i = 1, n do
 end
 for i = 1, n do
   local s = st[i]
-  local ttl = ttlFor(s.existed, s.x, ARGV[3 + (i - 1) * 3 + 3], nil, 0)
+  local ttl = ttlFor(s.existed, s.x, tonumber(ARGV[3 + (i - 1) * 3 + 3]), nil, 0)
   s.u = newU[i]
-  if ttl then s.x = num(now + ttl); s.pexp = ttl end
+  if ttl then s.x = now + ttl; s.pexp = ttl end
   s.existed = true
   s.dirty = true
 end
@@ -861,7 +983,7 @@ export type OpName = keyof typeof BODIES;
  * batch's ARGV at offset O (its arguments end at NA), so no table is built per operation.
  */
 const OPS = `
-local OPS, RETRY = {}, {}
+local OPS = {}
 ${Object.entries(BODIES)
   .map(([k, b]) => `OPS.${k} = function()\n${b.replace(/ARGV\[/g, 'ARGV[O + ').replace(/#ARGV/g, '(NA - O)')}\nend\n`)
   .join('')}
@@ -869,8 +991,11 @@ local DIRECT = { readWindows = true, delete = true, scanKeys = true }
 `;
 
 /**
- * batch: ARGV = P, then per operation: name, now ('' = the server's TIME, read once per
- * batch), n, n arguments. Runs the operations in order, each atomic, then writes back what the
+ * batch: ARGV = P, the number of templates, each template (op name, n, n arguments: see
+ * PARSE), then per operation: name, now ('' = the server's TIME, read once per batch), n, n
+ * arguments (a reserve's and a commit's start with their template's number); or, for a reserve
+ * or commit on the server's time, the short form 'R', template, id or 'C', template, id,
+ * ledger entry. Runs the operations in order, each atomic, then writes back what the
  * batch cache holds. Returns one reply per operation. An operation Redis refuses (pcall: say
  * `WRONGTYPE` on a foreign key under the prefix) answers { '!err', message } and the others go
  * on; reserve and commit do everything that can fail before they change the cache, so such an
@@ -878,24 +1003,50 @@ local DIRECT = { readWindows = true, delete = true, scanKeys = true }
  * the error stays: an exact window's log, for instance).
  */
 const BATCH = `
-local ids = {}
-local i, N = 2, #ARGV
+TPL = {}
+local i, N = 3, #ARGV
+for t = 1, tonumber(ARGV[2]) do
+  local n = tonumber(ARGV[i + 1])
+  TPL[t] = PARSE[ARGV[i]](i + 1)
+  i = i + 2 + n
+end
+local first, ids = i, {}
 while i <= N do
   local name = ARGV[i]
-  if name == 'reserve' then
-    local id = ARGV[i + 4]
+  if name == 'R' then
+    local id = ARGV[i + 2]
     if id ~= '' then ids[#ids + 1] = id end
-  elseif name == 'commit' or name == 'release' then
-    ids[#ids + 1] = ARGV[i + 3]
+    i = i + 3
+  elseif name == 'C' then
+    ids[#ids + 1] = ARGV[i + 2]
+    i = i + 4
+  else
+    if name == 'reserve' then
+      local id = ARGV[i + 4]
+      if id ~= '' then ids[#ids + 1] = id end
+    elseif name == 'commit' then
+      ids[#ids + 1] = ARGV[i + 4]
+    elseif name == 'release' then
+      ids[#ids + 1] = ARGV[i + 3]
+    end
+    i = i + 3 + tonumber(ARGV[i + 2])
   end
-  i = i + 3 + tonumber(ARGV[i + 2])
 end
 resetCache()
 prefetch(ids)
 local out, serverNow = {}, nil
-i = 2
+i = first
 while i <= N do
-  local name, t, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local name = ARGV[i]
+  local t, op, step
+  if name == 'R' or name == 'C' then
+    -- The short form: the server's time, no count; O is set so the body's ARGV[3] is the template.
+    t, O = '', i - 2
+    if name == 'R' then op, step = OPS.reserve, 3 else op, step = OPS.commit, 4 end
+  else
+    local n = tonumber(ARGV[i + 2])
+    t, O, NA, op, step = ARGV[i + 1], i, i + 2 + n, OPS[name], 3 + n
+  end
   if t == '' then
     if serverNow == nil then
       local tm = call('TIME')
@@ -905,10 +1056,9 @@ while i <= N do
   else
     now = tonumber(t)
   end
-  O, NA = i, i + 2 + n
   local direct = DIRECT[name]
   if direct then flush() end
-  local ok, r = pcall(OPS[name])
+  local ok, r = pcall(op)
   if direct then resetCache() end
   if ok then
     out[#out + 1] = r
@@ -916,7 +1066,7 @@ while i <= N do
     if type(r) == 'table' then r = r.err end
     out[#out + 1] = { '!err', tostring(r) }
   end
-  i = i + 3 + n
+  i = i + step
 end
 flush()
 return out
