@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore, type ReserveRequest, type WindowItem } from 'agent-governor';
+import { MemoryStore, type CommitRequest, type ReserveRequest, type WindowItem } from 'agent-governor';
 import { ManualClock } from 'agent-governor/testing';
 import { RedisStore } from 'agent-governor/redis';
 import { connectRedis, dropPrefix, freshPrefix } from './redis-helpers.js';
@@ -41,6 +41,25 @@ type Op =
   | { op: 'tick'; ms: number }
   | { op: 'read' };
 
+/** The reserve request of a generated op, under `id`, at `now`. */
+function reserveRequest(o: Extract<Op, { op: 'reserve' }>, id: string, now: number): ReserveRequest {
+  return {
+    id,
+    leaseMs: o.leaseMs,
+    counters: o.counters.map((c) => ({ key: c.key, amount: c.amount, cap: c.cap, expiresAt: now + 5000 })),
+    windows: o.windows.map((w) => ({ ...WINDOWS[w.w]!, weight: w.weight, limit: w.limit })),
+  };
+}
+
+/** The commit request of a generated op, for the reservation `r` (none: an id no store knows). */
+function commitRequest(o: Extract<Op, { op: 'commit' }>, r: { id: string; at: number } | undefined): CommitRequest {
+  return {
+    id: r?.id ?? 'none',
+    counters: o.counters,
+    windows: o.adjust === 0 || r === undefined ? [] : [{ ...WINDOWS.wb!, delta: o.adjust, at: r.at }],
+  };
+}
+
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     op: fc.constant('reserve' as const),
@@ -66,16 +85,26 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ op: 'read' as const }),
 );
 
+/** One run: a RedisStore on a fresh prefix and a MemoryStore on one ManualClock; the prefix is dropped after. */
+async function withStores(run: (s: { clock: ManualClock; redis: RedisStore; memory: MemoryStore }) => Promise<void>): Promise<void> {
+  const clock = new ManualClock(Date.UTC(2026, 0, 5) + 37);
+  const prefix = freshPrefix('model');
+  const redis = new RedisStore({ client, prefix, clock });
+  const memory = new MemoryStore({ clock });
+  try {
+    await run({ clock, redis, memory });
+  } finally {
+    redis.close();
+    await dropPrefix(client, prefix);
+  }
+}
+
 describe('RedisStore answers as MemoryStore does', () => {
   it('over random runs of every counter, window and reservation primitive', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), async (ops) => {
-        const clock = new ManualClock(Date.UTC(2026, 0, 5) + 37);
-        const prefix = freshPrefix('model');
-        const redis = new RedisStore({ client, prefix, clock });
-        const memory = new MemoryStore({ clock });
-        const ids: { id: string; at: number }[] = [];
-        try {
+        await withStores(async ({ clock, redis, memory }) => {
+          const ids: { id: string; at: number }[] = [];
           for (const [n, o] of ops.entries()) {
             if (o.op === 'tick') {
               clock.advance(o.ms);
@@ -91,23 +120,10 @@ describe('RedisStore answers as MemoryStore does', () => {
             }
             const run = async (s: RedisStore | MemoryStore): Promise<unknown> => {
               switch (o.op) {
-                case 'reserve': {
-                  const req: ReserveRequest = {
-                    id: `r${n}`,
-                    leaseMs: o.leaseMs,
-                    counters: o.counters.map((c) => ({ key: c.key, amount: c.amount, cap: c.cap, expiresAt: clock.now() + 5000 })),
-                    windows: o.windows.map((w) => ({ ...WINDOWS[w.w]!, weight: w.weight, limit: w.limit })),
-                  };
-                  return s.reserve(req);
-                }
-                case 'commit': {
-                  const r = ids[o.which % Math.max(1, ids.length)];
-                  return s.commit({
-                    id: r?.id ?? 'none',
-                    counters: o.counters,
-                    windows: o.adjust === 0 || r === undefined ? [] : [{ ...WINDOWS.wb!, delta: o.adjust, at: r.at }],
-                  });
-                }
+                case 'reserve':
+                  return s.reserve(reserveRequest(o, `r${n}`, clock.now()));
+                case 'commit':
+                  return s.commit(commitRequest(o, ids[o.which % Math.max(1, ids.length)]));
                 case 'release':
                   return s.release(ids[o.which % Math.max(1, ids.length)]?.id ?? 'none');
                 case 'add':
@@ -119,10 +135,7 @@ describe('RedisStore answers as MemoryStore does', () => {
             if (o.op === 'reserve' && (expected as { ok: boolean }).ok) ids.push({ id: `r${n}`, at: clock.now() });
           }
           expect(await redis.read([...KEYS])).toEqual(await memory.read([...KEYS]));
-        } finally {
-          redis.close();
-          await dropPrefix(client, prefix);
-        }
+        });
       }),
       { numRuns: 100 },
     );
@@ -159,32 +172,23 @@ describe('RedisStore answers as MemoryStore does', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (steps) => {
-        const clock = new ManualClock(Date.UTC(2026, 0, 5) + 37);
-        const prefix = freshPrefix('model');
-        const redis = new RedisStore({ client, prefix, clock });
-        const memory = new MemoryStore({ clock });
-        // Every reserve's id and time, whether or not it was admitted (a commit or release of a
-        // refused one finds nothing in both stores).
-        const ids: { id: string; at: number }[] = [];
-        let group: ((s: RedisStore | MemoryStore) => unknown)[] = [];
-        const flush = async (): Promise<void> => {
-          const expected: unknown[] = [];
-          for (const f of group) expected.push(await f(memory));
-          expect(await Promise.all(group.map((f) => f(redis)))).toEqual(expected);
-          group = [];
-        };
-        try {
+        await withStores(async ({ clock, redis, memory }) => {
+          // Every reserve's id and time, whether or not it was admitted (a commit or release of a
+          // refused one finds nothing in both stores).
+          const ids: { id: string; at: number }[] = [];
+          let group: ((s: RedisStore | MemoryStore) => unknown)[] = [];
+          const flush = async (): Promise<void> => {
+            const expected: unknown[] = [];
+            for (const f of group) expected.push(await f(memory));
+            expect(await Promise.all(group.map((f) => f(redis)))).toEqual(expected);
+            group = [];
+          };
           for (const [n, o] of steps.entries()) {
             if (o.op === 'flush' || o.op === 'tick' || o.op === 'read') await flush();
             if (o.op === 'tick') clock.advance(o.ms);
             if (o.op === 'read') expect(await redis.read([...KEYS])).toEqual(await memory.read([...KEYS]));
             if (o.op === 'reserve') {
-              const req: ReserveRequest = {
-                id: `r${n}`,
-                leaseMs: o.leaseMs,
-                counters: o.counters.map((c) => ({ key: c.key, amount: c.amount, cap: c.cap, expiresAt: clock.now() + 5000 })),
-                windows: o.windows.map((w) => ({ ...WINDOWS[w.w]!, weight: w.weight, limit: w.limit })),
-              };
+              const req = reserveRequest(o, `r${n}`, clock.now());
               ids.push({ id: req.id!, at: clock.now() });
               // Twice in a row under fresh ids: the same template, one id apart.
               group.push(
@@ -194,9 +198,8 @@ describe('RedisStore answers as MemoryStore does', () => {
               ids.push({ id: `r${n}b`, at: clock.now() });
             }
             if (o.op === 'commit') {
-              const r = ids[o.which % Math.max(1, ids.length)];
-              const windows = o.adjust === 0 || r === undefined ? [] : [{ ...WINDOWS.wb!, delta: o.adjust, at: r.at }];
-              group.push((s) => s.commit({ id: r?.id ?? 'none', counters: o.counters, windows }));
+              const req = commitRequest(o, ids[o.which % Math.max(1, ids.length)]);
+              group.push((s) => s.commit(req));
             }
             if (o.op === 'release') {
               const id = ids[o.which % Math.max(1, ids.length)]?.id ?? 'none';
@@ -209,10 +212,7 @@ describe('RedisStore answers as MemoryStore does', () => {
           }
           await flush();
           expect(await redis.read([...KEYS])).toEqual(await memory.read([...KEYS]));
-        } finally {
-          redis.close();
-          await dropPrefix(client, prefix);
-        }
+        });
       }),
       { numRuns: 100 },
     );
