@@ -1514,12 +1514,17 @@ export class Governor implements ReservationOwner {
     return u as CallUnits;
   }
 
-  /** An entry's data when the cost was priced: the call's metadata plus the pricing record, one frozen object while both stay the same. */
+  /**
+   * An entry's data when the cost was priced: the call's metadata plus the pricing record, one
+   * frozen object while both stay the same. Only metadata that cannot change (none, or a frozen
+   * object) is memoised: a caller may pass one object again with other values, and each entry
+   * gets the values it had at its settle.
+   */
   private pricedData(meta: { readonly [key: string]: unknown } | undefined, pricing: object): { readonly [key: string]: unknown } {
     const l = this.lastPriced;
     if (l !== undefined && l.meta === meta && l.pricing === pricing) return l.data;
     const data = Object.freeze({ ...meta, pricing });
-    this.lastPriced = { meta, pricing, data };
+    if (meta === undefined || Object.isFrozen(meta)) this.lastPriced = { meta, pricing, data };
     return data;
   }
 

@@ -218,7 +218,8 @@ describe('the MemoryStore ledger kept by field', () => {
     const clock = new ManualClock(0);
     const gov = createGovernor({ clock, store: new MemoryStore({ clock }), budgets: [{ scope: { project: 'p' }, amount: '100' }] });
     gov.setPrice('m1', { input: '1', output: '2' });
-    const metadata = { run: 'r1' };
+    // Frozen: metadata that may change between calls is copied for each (see the next test).
+    const metadata = Object.freeze({ run: 'r1' });
     for (const tokens of [1000, 2000]) {
       await gov.guard({ scope: SCOPE, kind: 'llm', model: 'm1', estimate: { cost: '0.1' }, metadata }, (ctx) =>
         ctx.report({ inputTokens: tokens, outputTokens: tokens }),
@@ -229,6 +230,25 @@ describe('the MemoryStore ledger kept by field', () => {
     expect(a!.data).toMatchObject({ run: 'r1', pricing: { model: 'm1' } });
     expect(a!.data).toBe(b!.data);
     expect(Object.isFrozen(a!.data)).toBe(true);
+  });
+
+  it('gives a priced call the metadata it was called with, when one object is changed between calls', async () => {
+    const clock = new ManualClock(0);
+    const gov = createGovernor({ clock, store: new MemoryStore({ clock }), budgets: [{ scope: { project: 'p' }, amount: '100' }] });
+    gov.setPrice('m1', { input: '1', output: '2' });
+    const metadata: { step: number } = { step: 1 };
+    const settled: unknown[] = [];
+    gov.on('usage', (e) => settled.push(e.entry.data));
+    for (const step of [1, 2]) {
+      metadata.step = step;
+      await gov.guard({ scope: SCOPE, kind: 'llm', model: 'm1', estimate: { cost: '0.1' }, metadata }, (ctx) =>
+        ctx.report({ inputTokens: 1000, outputTokens: 1000 }),
+      );
+    }
+    const [a, b] = (await gov.queryLedger({ kinds: ['call'] })).entries;
+    expect(a!.data).toMatchObject({ step: 1, pricing: { model: 'm1' } });
+    expect(b!.data).toMatchObject({ step: 2, pricing: { model: 'm1' } });
+    expect(settled).toEqual([a!.data, b!.data]);
   });
 
   it('keeps each call its own numbers as the ring grows past its first block and wraps around', async () => {
