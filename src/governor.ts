@@ -22,7 +22,6 @@ import {
   RateLimitedError,
   StoreUnavailableError,
   systemClock,
-  SystemTime,
   TypedEvents,
   unitsToDecimal,
   isPromiseLike,
@@ -537,10 +536,6 @@ export class Governor implements ReservationOwner {
   private idBlockText = '';
   /** The time admitOrWait read, for the admission it starts synchronously (taken once, then cleared). */
   private admitNow: number | undefined = undefined;
-  /** The monotonic reading admitNow was derived from (system clock only, see SystemTime). */
-  private admitMono: number | undefined = undefined;
-  /** Set when the clock is the system clock: wall time derived from performance.now(), one read instead of two. */
-  private readonly time: SystemTime | undefined;
   /** The last request prepared, when of the common shape (see requestMemo). */
   private lastRequest: RequestMemo | undefined = undefined;
   /** The usage text of the last estimate settled with nothing reported (see estimateUsage). */
@@ -566,7 +561,6 @@ export class Governor implements ReservationOwner {
   constructor(options: GovernorOptions = {}) {
     const o = parseInput(optionsSchema, options, 'options');
     this.clock = o.clock ?? systemClock;
-    this.time = this.clock === systemClock ? new SystemTime() : undefined;
     this.store = o.store ?? new MemoryStore({ clock: this.clock });
     if (o.onStoreUnavailable === 'failOpen')
       this.store = failOpen(this.store, this.clock, (operation, error) =>
@@ -899,9 +893,7 @@ export class Governor implements ReservationOwner {
 
   private buildAdmission(p: PreparedRequest): Admission {
     const now = this.admitNow ?? this.clock.now();
-    const started = this.admitMono ?? this.clock.monotonic();
     this.admitNow = undefined;
-    this.admitMono = undefined;
     const plan = this.registry.plan(p.scope, p.scopeKey);
     const quota = this.tracker.admission(p.scope, p.kind, p.estimate);
     const refused = quota?.refused;
@@ -935,7 +927,7 @@ export class Governor implements ReservationOwner {
       p,
       plan,
       now,
-      started,
+      started: this.clock.monotonic(),
       counters: shape.counters,
       keys: shape.keys,
       periods: shape.periods,
@@ -1130,25 +1122,14 @@ export class Governor implements ReservationOwner {
   private admitOrWait(p: PreparedRequest): Reservation | GovernorError | Promise<Reservation | GovernorError> {
     // Pools and agents changed by another governor over the same store (gov.budgets) load first.
     // One clock read for the registry's refresh check and, when nothing is loaded, the admission itself.
-    const t = this.time;
-    let now: number;
-    if (t === undefined) now = this.clock.now();
-    else {
-      const mono = this.clock.monotonic();
-      now = t.wallAt(mono);
-      this.admitMono = mono;
-    }
+    const now = this.clock.now();
     const loading = this.budgets.refresh(p.scope, now);
-    if (loading !== undefined) {
-      this.admitMono = undefined;
-      return loading.then(() => this.admitLoaded(p));
-    }
+    if (loading !== undefined) return loading.then(() => this.admitLoaded(p));
     this.admitNow = now;
     try {
       return this.admitLoaded(p);
     } finally {
       this.admitNow = undefined;
-      this.admitMono = undefined;
     }
   }
 
@@ -1407,8 +1388,7 @@ export class Governor implements ReservationOwner {
       }
       units = this.unitsOf(n, costUnits);
     }
-    const mono = this.clock.monotonic();
-    const at = this.time === undefined ? this.clock.now() : this.time.wallAt(mono);
+    const at = this.clock.now();
     const entry = this.callEntry(
       a.p,
       r.id,
@@ -1419,7 +1399,7 @@ export class Governor implements ReservationOwner {
       this.costText(costUnits),
       model,
       estimated,
-      mono - a.started,
+      this.clock.monotonic() - a.started,
       priced?.pricing,
     );
     // Every counter of the call's limits is charged what the call used, estimated or not. With

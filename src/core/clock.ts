@@ -22,31 +22,6 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
-/**
- * Internal: the system clock's wall time read off `performance.now()`, for the governed-call
- * hot path. A call needs the wall time (periods, leases, its entry's `at`) and a monotonic
- * reading (its duration) when admitted and again when settled: four reads of ~50 ns each, a
- * tenth of a call. With this it reads the monotonic clock alone and adds the offset between
- * the two clocks, taken from `Date.now()` again once a second of monotonic time has passed.
- * So the derived time follows a wall clock that was set (an NTP step) within a second, and in
- * between differs from `Date.now()` by at most a millisecond plus the slew NTP applies (0.5 ms
- * a second). Like `Date.now()`, it may step back when the wall clock does.
- */
-export class SystemTime {
-  private offset = 0;
-  private next = -Infinity;
-
-  /** Wall-clock epoch ms, an integer like `Date.now()`, at the monotonic reading `mono` (from `performance.now()`). */
-  wallAt(mono: number): number {
-    if (mono >= this.next) {
-      // Date.now() truncates: +0.5 centres the offset on the true wall time.
-      this.offset = Date.now() + 0.5 - mono;
-      this.next = mono + 1000;
-    }
-    return Math.floor(this.offset + mono);
-  }
-}
-
 /** The real clock: `Date.now()`, `performance.now()` and `setTimeout`. */
 export const systemClock: Clock = {
   now: () => Date.now(),

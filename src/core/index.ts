@@ -1,4 +1,4 @@
-export { systemClock, ManualClock, SystemTime, type Clock } from './clock.js';
+export { systemClock, ManualClock, type Clock } from './clock.js';
 export { parseDuration, type Duration } from './duration.js';
 export {
   BudgetExceededError,
