@@ -4,7 +4,7 @@
  * governed `create`). The SDK is not imported; the wire shapes are Anthropic's documented ones.
  */
 import type { Governor } from '../index.js';
-import { cap, sdkIntegration, n, promptTokens, sdkCall, type Integration, type NormalUsage, type SdkGovernOptions } from './call.js';
+import { cap, sdkIntegration, n, promptTokens, sdkCall, type NormalUsage, type SdkRequest, type SdkGovernOptions } from './call.js';
 import { governClient } from './govern-client.js';
 
 /** Options of {@link governAnthropic} (`provider` defaults to `'anthropic'`). */
@@ -71,7 +71,7 @@ export function governAnthropic<C extends AnthropicLike>(client: C, gov: Governo
   const { ig, provider } = sdkIntegration(gov, options, 'governAnthropic', 'anthropic');
   return governClient(client, {
     messages: {
-      create: (t) => (body: unknown, opts?: unknown) => messagesCreate(ig, provider, client, t, body, opts),
+      create: (t) => (body: unknown, opts?: unknown) => messagesCreate({ ig, provider, client, t, body, opts }),
       // The SDK's MessageStream calls `this.create(...).withResponse()`: run it on the governed view.
       stream: (t, self) => (body: unknown, opts?: unknown) => (t.stream as (b: unknown, o: unknown) => unknown).call(self, body, opts),
     },
@@ -100,10 +100,9 @@ interface StreamEvent {
   usage?: AnthropicUsage | null;
 }
 
-function messagesCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
-  const b = body as MessagesBody;
+function messagesCreate(req: SdkRequest) {
+  const b = req.body as MessagesBody;
   const plan = {
-    provider,
     model: b.model,
     api: 'anthropic.messages',
     stream: b.stream === true,
@@ -111,11 +110,7 @@ function messagesCreate(ig: Integration, provider: string, client: object, t: Re
     maxOutputTokens: cap(b.max_tokens),
   };
   return sdkCall<StreamEvent>(
-    ig,
-    client,
-    t,
-    body,
-    opts,
+    req,
     plan,
     (data, rec) => {
       const m = data as Message;

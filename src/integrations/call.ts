@@ -915,29 +915,41 @@ export type SdkGovernOptions = IntegrationOptions & {
   readonly provider?: string | undefined;
 };
 
+/** A call of a wrapped SDK method: the integration, the client, the method's owner `t`, the request body and options. */
+export interface SdkRequest {
+  readonly ig: Integration;
+  readonly provider: string;
+  readonly client: object;
+  readonly t: Record<string, unknown>;
+  readonly body: unknown;
+  readonly opts: unknown;
+}
+
 /**
  * One governed call of an `openai` or `@anthropic-ai/sdk` method (`t.create`): the plan gets
- * the caller's abort signal and retries from the request options, each attempt goes out with
- * the SDK's retries off (the integration retries, and sees every attempt), and the result is
- * in the SDK's promise shape. Non-streamed: `read` reads the result into the record.
+ * the provider, the caller's abort signal and retries from the request, each attempt goes out
+ * with the SDK's retries off (the integration retries, and sees every attempt), and the result
+ * is in the SDK's promise shape. Non-streamed: `read` reads the result into the record.
  * Streamed (`plan.stream`): `sent` goes out (default `body`) and each item passes through `onItem`.
  */
 export function sdkCall<I>(
-  ig: Integration,
-  client: object,
-  t: Record<string, unknown>,
-  body: unknown,
-  opts: unknown,
-  plan: Omit<CallPlan, 'signal' | 'maxRetries'>,
+  req: SdkRequest,
+  plan: Omit<CallPlan, 'provider' | 'signal' | 'maxRetries'>,
   read: (data: unknown, rec: CallRecord) => void,
   onItem: (item: I, rec: CallRecord) => I | undefined,
-  sent: unknown = body,
+  sent: unknown = req.body,
 ): Promise<unknown> {
+  const { ig, client, t, body, opts } = req;
   const method = t.create as (body: unknown, options?: unknown) => ApiPromise<unknown>;
   let api: ApiPromise<unknown> | undefined;
   const create = (b: unknown): ApiPromise<unknown> => (api = method.call(t, b, singleAttempt(opts)));
   const s = (opts as { signal?: unknown } | null | undefined)?.signal;
-  const rec = new CallRecord(ig, { ...plan, signal: s instanceof AbortSignal ? s : undefined, maxRetries: maxRetriesOf(client, opts) });
+  const rec = new CallRecord(ig, {
+    ...plan,
+    provider: req.provider,
+    signal: s instanceof AbortSignal ? s : undefined,
+    maxRetries: maxRetriesOf(client, opts),
+  });
   if (!plan.stream)
     return sdkPromise(
       runCall(rec, () => create(body), read),

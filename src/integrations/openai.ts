@@ -11,7 +11,7 @@ import {
   n,
   promptTokens,
   sdkCall,
-  type Integration,
+  type SdkRequest,
   type NormalUsage,
   type SdkGovernOptions,
 } from './call.js';
@@ -78,8 +78,8 @@ export function responsesUsage(u: ResponsesUsage): NormalUsage {
 export function governOpenAI<C extends OpenAILike>(client: C, gov: Governor, options?: OpenAIGovernOptions): C {
   const { ig, provider } = sdkIntegration(gov, options, 'governOpenAI', 'openai');
   return governClient(client, {
-    'chat.completions': { create: (t) => (body: unknown, opts?: unknown) => chatCreate(ig, provider, client, t, body, opts) },
-    responses: { create: (t) => (body: unknown, opts?: unknown) => responsesCreate(ig, provider, client, t, body, opts) },
+    'chat.completions': { create: (t) => (body: unknown, opts?: unknown) => chatCreate({ ig, provider, client, t, body, opts }) },
+    responses: { create: (t) => (body: unknown, opts?: unknown) => responsesCreate({ ig, provider, client, t, body, opts }) },
   });
 }
 
@@ -112,13 +112,13 @@ interface ChatCompletion {
   usage?: ChatUsage | null;
 }
 
-function chatCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
+function chatCreate(req: SdkRequest) {
+  const body = req.body;
   const b = body as ChatBody;
   const stream = b.stream === true;
   const asked = b.stream_options?.include_usage === true;
   const sent = !stream || asked ? body : { ...b, stream_options: { ...b.stream_options, include_usage: true } };
   const plan = {
-    provider,
     model: b.model,
     api: 'openai.chat.completions',
     stream,
@@ -126,11 +126,7 @@ function chatCreate(ig: Integration, provider: string, client: object, t: Record
     maxOutputTokens: cap(b.max_completion_tokens) ?? cap(b.max_tokens),
   };
   return sdkCall<ChatChunk>(
-    ig,
-    client,
-    t,
-    body,
-    opts,
+    req,
     plan,
     (data, rec) => {
       const c = data as ChatCompletion;
@@ -196,10 +192,9 @@ function readResponse(rec: CallRecord, resp: ResponseObject): void {
   if (resp.model !== undefined) rec.served = resp.model;
 }
 
-function responsesCreate(ig: Integration, provider: string, client: object, t: Record<string, unknown>, body: unknown, opts: unknown) {
-  const b = body as ResponsesBody;
+function responsesCreate(req: SdkRequest) {
+  const b = req.body as ResponsesBody;
   const plan = {
-    provider,
     model: b.model,
     api: 'openai.responses',
     stream: b.stream === true,
@@ -207,11 +202,7 @@ function responsesCreate(ig: Integration, provider: string, client: object, t: R
     maxOutputTokens: cap(b.max_output_tokens),
   };
   return sdkCall<ResponseEvent>(
-    ig,
-    client,
-    t,
-    body,
-    opts,
+    req,
     plan,
     (data, rec) => {
       const resp = data as ResponseObject;
