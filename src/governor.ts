@@ -78,6 +78,7 @@ import {
   type LedgerEntry,
   type LedgerPage,
   type LedgerQuery,
+  type CallId,
   type CallUnits,
   type HoldResult,
   type MemoryHold,
@@ -281,6 +282,8 @@ interface Admission {
   readonly pre: ReserveResult | undefined;
   /** The default store's record of the hold, when reserved by handle (see admitLimits); settled through it. */
   held: MemoryHold | undefined;
+  /** The number in the call's id (`idPrefix` + it in base 36), once admitLimits gave it one; else -1. */
+  idSeq: number;
 }
 
 /** The counter and window arrays of an admission; shared between admissions, so never mutated. */
@@ -542,6 +545,8 @@ export class Governor implements ReservationOwner {
   private lastEstimateUsage: EstimateUsage | undefined = undefined;
   /** The units of the last reported usage and its cost (see unitsOf). */
   private readonly callUnits: UnitsScratch = { layout: undefined, meters: [], scales: [], values: [], cost: 0 };
+  /** The id of the entry being kept, as prefix and number (see idOf); filled again by each. */
+  private readonly callId: { prefix: string; seq: number };
   /** The last priced call's metadata, pricing record and the entry data made of them (see pricedData). */
   private lastPriced: { meta: object | undefined; pricing: object; data: { readonly [key: string]: unknown } } | undefined = undefined;
   /** The last settled cost and its text (see costText). */
@@ -631,6 +636,7 @@ export class Governor implements ReservationOwner {
     });
     // Two governors of one process may share a store (one Redis prefix): their ids must differ.
     this.idPrefix = `${PROCESS_PREFIX}-${(++governorsMade).toString(36)}-`;
+    this.callId = { prefix: this.idPrefix, seq: 0 };
     this.budgets = new BudgetCoordinator(this.budgetHost(), {
       ...o.coordinator,
       alertChannels: o.alertChannels as AlertChannel[] | undefined,
@@ -942,6 +948,7 @@ export class Governor implements ReservationOwner {
       timeout: undefined,
       quota,
       held: undefined,
+      idSeq: -1,
       pre: refused === undefined ? undefined : { ok: false, failure: { type: 'counter', index: 0, used: refused.used, held: 0n } },
     };
   }
@@ -1025,6 +1032,7 @@ export class Governor implements ReservationOwner {
       a.permit = permit;
     }
     const id = this.nextId();
+    a.idSeq = this.seq;
     let res: ReserveResult | HoldResult | Promise<ReserveResult>;
     try {
       const m = this.memory;
@@ -1327,7 +1335,7 @@ export class Governor implements ReservationOwner {
         at,
       });
     }
-    if (this.keeps('refused')) this.appendLedger(this.callEntry(a.p, id, at, 'refused', e), true);
+    if (this.keeps('refused')) this.appendLedger(this.callEntry(a.p, id, at, 'refused', e), true, this.idOf(a));
   }
 
   // ---- settling (ReservationOwner) -----------------------------------------------------
@@ -1432,7 +1440,10 @@ export class Governor implements ReservationOwner {
         deferrable: this.deferCommit || undefined,
       };
       this.deferCommit = false;
-      if (direct) res = a.held !== undefined ? m.commitHeld(a.held, req, at, kept, units) : m.commitAt(req, at, kept, units);
+      if (direct) {
+        const cid = kept === undefined ? undefined : this.idOf(a);
+        res = a.held !== undefined ? m.commitHeld(a.held, req, at, kept, units, cid) : m.commitAt(req, at, kept, units, cid);
+      }
       else {
         // A commit replaced since the reserve (a spy) looks the reservation up by id.
         if (a.held !== undefined) m?.indexHeld(a.held);
@@ -1598,6 +1609,7 @@ export class Governor implements ReservationOwner {
       this.appendLedger(
         this.callEntry(a.p, r.id, this.clock.now(), status, error, {}, '0', a.p.model, undefined, this.clock.monotonic() - a.started),
         true,
+        this.idOf(a),
       );
     }
     // A reservation that held nothing has no store record: it was live while its lease ran.
@@ -1794,6 +1806,16 @@ export class Governor implements ReservationOwner {
 
   // ---- helpers --------------------------------------------------------------------------
 
+  /**
+   * The id of `a`'s call as prefix and number, for the MemoryStore to keep it as a number (see
+   * LedgerRing); undefined before it has one. One object, filled again by each call.
+   */
+  private idOf(a: Admission): CallId | undefined {
+    if (a.idSeq < 0) return undefined;
+    this.callId.seq = a.idSeq;
+    return this.callId;
+  }
+
   private nextId(): string {
     // seq in base 36 is its block (seq / 36) in base 36 plus one digit: the block's text is
     // kept, as toString(36) is a runtime call costing about as much as a clock read.
@@ -1856,10 +1878,10 @@ export class Governor implements ReservationOwner {
    * Append a ledger entry without waiting; a store fault is reported as `store.error`, never
    * thrown. `call`: built by callEntry, which the default store may keep by field.
    */
-  private appendLedger(entry: LedgerEntry, call = false): void {
+  private appendLedger(entry: LedgerEntry, call = false, id?: CallId): void {
     this.analytics.record(entry);
     const m = this.memory;
-    if (call && m !== undefined && m.appendLedger === MEMORY_APPEND) return m.appendCall(entry);
+    if (call && m !== undefined && m.appendLedger === MEMORY_APPEND) return m.appendCall(entry, id);
     const fault = (e: unknown): void => this.events.emit('store.error', { operation: 'appendLedger', error: e, at: this.clock.now() });
     try {
       const r = this.store.appendLedger([entry]);

@@ -270,4 +270,37 @@ describe('the MemoryStore ledger kept by field', () => {
     expect(seen[2499]).toBe('2999:2.999');
     expect(seen.every((x, j) => x === `${j + 500}:${(j + 500) / 1000}`)).toBe(true);
   });
+
+  it('keeps a call’s id as a number and gives back the very id the call had, past one base-36 digit and around the ring', async () => {
+    const { gov, store, clock } = governor(50);
+    const ids: string[] = [];
+    gov.on('usage', (e) => ids.push(e.reservationId));
+    for (let i = 0; i < 80; i++) {
+      clock.advance(1);
+      await gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.001' } }, () => 1);
+    }
+    // A refused and a released call: their ids are kept as numbers too.
+    await expect(gov.guard({ scope: SCOPE, kind: 'llm', estimate: { cost: '5' } }, () => 1)).rejects.toMatchObject({
+      code: 'budget_exceeded',
+    });
+    const r = await gov.reserve({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.001' } });
+    await r.release();
+    // Appended between them, an entry kept whole keeps its own id.
+    await store.appendLedger([{ id: 'note-1', at: clock.now(), kind: 'note', status: 'ok', scope: {}, usage: {}, cost: '0', currency: 'USD' }]);
+    const entries = (await gov.queryLedger({ limit: 100 })).entries;
+    expect(entries).toHaveLength(50);
+    const calls = entries.filter((e) => e.status === 'ok' && e.kind !== 'note');
+    expect(calls.map((e) => e.id)).toEqual(ids.slice(-47));
+    // The governor's ids are its prefix and a count in base 36, one per call: 80 calls reach two digits.
+    const prefix = ids[0]!.slice(0, ids[0]!.lastIndexOf('-') + 1);
+    const counts = ids.map((id) => parseInt(id.slice(prefix.length), 36));
+    expect(counts.every((n, i) => n === counts[0]! + i)).toBe(true);
+    expect(counts[79]).toBeGreaterThanOrEqual(36 + 36);
+    const refused = entries.find((e) => e.status === 'refused')!;
+    expect(refused.id).toBe(prefix + (counts[79]! + 1).toString(36));
+    const released = entries.find((e) => e.status === 'released')!;
+    expect(released.id).toBe(r.id);
+    expect(entries.at(-1)!.id).toBe('note-1');
+    expect(new Set(entries.map((e) => e.id)).size).toBe(50);
+  });
 });

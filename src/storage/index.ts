@@ -1,7 +1,7 @@
 export { BucketWindow, DEFAULT_BUCKETS, validateWindowShape, type WindowCounter, type WindowMode } from './bucket-window.js';
 export { LogWindow } from './log-window.js';
 export { MemoryStore, type HoldResult, type MemoryHold, type MemoryStoreOptions } from './memory-store.js';
-export { USAGE_SLOTS, type CallUnits, type UsageLayout } from './ledger-ring.js';
+export { USAGE_SLOTS, type CallId, type CallUnits, type UsageLayout } from './ledger-ring.js';
 export type {
   Awaitable,
   CommitRequest,

@@ -46,6 +46,15 @@ export interface CallUnits {
 }
 
 /**
+ * An entry's id when it is `prefix + seq.toString(36)` (the governor's ids): the ring keeps
+ * the number and shares the prefix. The governor fills one object call after call.
+ */
+export interface CallId {
+  readonly prefix: string;
+  readonly seq: number;
+}
+
+/**
  * What a governed call's entry shares with the calls like it: every field but its id, time
  * and duration. Consecutive calls of one kind mostly share all of them, so one Shape serves
  * many entries and an entry costs the ring three writes and no allocation.
@@ -65,6 +74,8 @@ interface Shape {
   readonly code: string | undefined;
   readonly message: string | undefined;
   readonly data: Data;
+  /** The prefix of the entries' ids when they are kept as numbers (see CallId). */
+  readonly idPrefix: string | undefined;
 }
 
 export class LedgerRing {
@@ -76,7 +87,14 @@ export class LedgerRing {
   // `objects[slot]` undefined and its fields in the other columns.
   private readonly objects: (LedgerEntry | undefined)[] = [];
   private readonly shapes: (Shape | undefined)[] = [];
+  /** An id kept as text; '' when it is kept as a number in `seqs`. */
   private readonly ids: string[] = [];
+  /**
+   * The number of an id kept as one (see CallId), else NaN. A call's id string lives as long
+   * as its entry: in a ring of 100,000, each outlived the young generation and was copied
+   * and promoted, about a tenth of a governed call.
+   */
+  private readonly seqs: number[] = [];
   private readonly ats: number[] = [];
   /** NaN: no duration (a double column stays unboxed only while it holds numbers alone). */
   private readonly durations: number[] = [];
@@ -100,6 +118,7 @@ export class LedgerRing {
       this.objects.push(e);
       this.shapes.push(undefined);
       this.ids.push('');
+      this.seqs.push(NaN);
       this.ats.push(0.5);
       this.durations.push(NaN);
       this.layouts.push(undefined);
@@ -117,15 +136,17 @@ export class LedgerRing {
    * Keep a governed call's entry by its fields. Only for entries built with exactly the fields
    * of {@link LedgerEntry} (the governor's): anything else would be lost. `units`: the units
    * behind `e.usage` and `e.cost` (their texts are formatUnits of them), to keep as numbers.
+   * `id`: `e.id` as prefix and number, to keep as a number.
    */
-  pushFields(e: LedgerEntry, units?: CallUnits): void {
-    const shape = this.shapeOf(e, units !== undefined);
+  pushFields(e: LedgerEntry, units?: CallUnits, id?: CallId): void {
+    const shape = this.shapeOf(e, units !== undefined, id?.prefix);
     const slot = this.next();
     const layout = units?.layout;
     if (slot === this.objects.length) {
       this.objects.push(undefined);
       this.shapes.push(shape);
-      this.ids.push(e.id);
+      this.ids.push(id === undefined ? e.id : '');
+      this.seqs.push(id === undefined ? NaN : id.seq);
       this.ats.push(e.at);
       this.durations.push(e.durationMs ?? NaN);
       this.layouts.push(layout);
@@ -133,7 +154,13 @@ export class LedgerRing {
     } else {
       if (this.objects[slot] !== undefined) this.objects[slot] = undefined;
       if (this.shapes[slot] !== shape) this.shapes[slot] = shape;
-      this.ids[slot] = e.id;
+      if (id === undefined) {
+        this.ids[slot] = e.id;
+        this.seqs[slot] = NaN;
+      } else {
+        if (this.ids[slot] !== '') this.ids[slot] = '';
+        this.seqs[slot] = id.seq;
+      }
       this.ats[slot] = e.at;
       this.durations[slot] = e.durationMs ?? NaN;
       if (this.layouts[slot] !== layout) this.layouts[slot] = layout;
@@ -178,8 +205,9 @@ export class LedgerRing {
     const s = this.shapes[slot] as Shape;
     const d = this.durations[slot] as number;
     const layout = this.layouts[slot];
+    const n = this.seqs[slot] as number;
     return {
-      id: this.ids[slot] as string,
+      id: Number.isNaN(n) ? (this.ids[slot] as string) : (s.idPrefix as string) + n.toString(36),
       at: this.ats[slot] as number,
       kind: s.kind,
       status: s.status,
@@ -218,9 +246,10 @@ export class LedgerRing {
 
   /**
    * The last shape if `e` has all its fields (by identity), else a new one. `numeric`: its
-   * usage and cost are kept as units, so they are not part of the shape.
+   * usage and cost are kept as units, so they are not part of the shape. `idPrefix`: its id
+   * is kept as a number after this prefix.
    */
-  private shapeOf(e: LedgerEntry, numeric: boolean): Shape {
+  private shapeOf(e: LedgerEntry, numeric: boolean, idPrefix: string | undefined): Shape {
     const usage = numeric ? undefined : e.usage;
     const cost = numeric ? undefined : e.cost;
     const l = this.last;
@@ -238,7 +267,8 @@ export class LedgerRing {
       l.estimated === e.estimated &&
       l.code === e.code &&
       l.message === e.message &&
-      l.data === e.data
+      l.data === e.data &&
+      l.idPrefix === idPrefix
     ) {
       return l;
     }
@@ -256,6 +286,7 @@ export class LedgerRing {
       code: e.code,
       message: e.message,
       data: e.data,
+      idPrefix,
     });
   }
 

@@ -24,7 +24,7 @@ import type {
 } from './store.js';
 import { BucketWindow, validateWindowShape, type WindowCounter, type WindowMode } from './bucket-window.js';
 import { LogWindow } from './log-window.js';
-import { LedgerRing, type CallUnits } from './ledger-ring.js';
+import { LedgerRing, type CallId, type CallUnits } from './ledger-ring.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -258,27 +258,28 @@ export class MemoryStore implements Store {
   }
 
   /** Internal, for the governor: `commit` at a time just read from this store's own clock. */
-  commitAt(req: CommitRequest, at: number, call?: LedgerEntry, units?: CallUnits): CommitResult {
-    return this.commitCore(req, this.tickAt(at), undefined, call, units, this.commitOut);
+  commitAt(req: CommitRequest, at: number, call?: LedgerEntry, units?: CallUnits, id?: CallId): CommitResult {
+    return this.commitCore(req, this.tickAt(at), undefined, call, units, this.commitOut, id);
   }
 
   /**
    * Internal, for the governor: `commitAt` of a reservation {@link MemoryStore.holdAt} handed
    * back (its id is `req.id`). `call`, instead of `req.ledger`: the call's entry, built by the
    * governor with exactly the fields of a LedgerEntry, so it may be kept by field (see appendCall),
-   * with `units`, the units behind its usage and cost texts, if they fit (see LedgerRing).
+   * with `units`, the units behind its usage and cost texts, if they fit, and `id`, its id as a
+   * prefix and a number (see LedgerRing).
    */
-  commitHeld(held: MemoryHold, req: CommitRequest, at: number, call?: LedgerEntry, units?: CallUnits): CommitResult {
-    return this.commitCore(req, this.tickAt(at), held as Reservation, call, units, this.commitOut);
+  commitHeld(held: MemoryHold, req: CommitRequest, at: number, call?: LedgerEntry, units?: CallUnits, id?: CallId): CommitResult {
+    return this.commitCore(req, this.tickAt(at), held as Reservation, call, units, this.commitOut, id);
   }
 
   /**
    * Internal, for the governor: append the entry of a governed call, built with exactly the
    * fields of a LedgerEntry. It is kept by field, not as the object (see {@link LedgerRing}):
-   * queries hand back an equal new object.
+   * queries hand back an equal new object. `id`: its id as a prefix and a number.
    */
-  appendCall(entry: LedgerEntry): void {
-    this.ledger.pushFields(entry);
+  appendCall(entry: LedgerEntry, id?: CallId): void {
+    this.ledger.pushFields(entry, undefined, id);
   }
 
   /** Internal, for the governor: `release` of a reservation {@link MemoryStore.holdAt} handed back. */
@@ -327,6 +328,7 @@ export class MemoryStore implements Store {
     call?: LedgerEntry,
     units?: CallUnits,
     out?: { found: boolean; used: bigint[] },
+    id?: CallId,
   ): CommitResult {
     for (let i = 0; i < req.counters.length; i++) {
       const a = req.counters[i]!.amount;
@@ -351,7 +353,7 @@ export class MemoryStore implements Store {
     }
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
     if (req.ledger !== undefined) this.ledger.push(req.ledger);
-    if (call !== undefined) this.ledger.pushFields(call, units);
+    if (call !== undefined) this.ledger.pushFields(call, units, id);
     return out ?? { found, used };
   }
 
