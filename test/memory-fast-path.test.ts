@@ -151,4 +151,58 @@ describe('a reservation the governor holds by handle is still the store’s by i
     expect(store.commit({ id: r.id, counters: [{ key: 'c|project=p|cost|total', amount: 5n }] })).toEqual({ found: true, used: [5n] });
     expect(store.read(['c|project=p|cost|total'])).toEqual([{ used: 5n, held: 0n }]);
   });
+
+  it('finds a counter or window dropped since the last call anew, instead of the one that call found', async () => {
+    // The governor sends the same item arrays call after call, and the store keeps the counters and
+    // windows it found for them: a delete or a sweep in between must make it look them up again.
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new MemoryStore({ clock });
+    const gov = createGovernor({
+      clock,
+      store,
+      budgets: budget,
+      limits: [{ id: 'rpm', scope: { project: 'p' }, meter: 'requests', max: 10, window: '1m' }],
+    });
+    const COST = 'c|project=p|cost|total';
+    const WINDOW = { key: 'w|project=p|requests|w60000/10', windowMs: 60_000, buckets: 10, limit: 10 };
+    await gov.guard(call, () => 1);
+    await gov.guard(call, () => 1);
+    expect(store.read([COST])).toEqual([{ used: 500_000_000_000n, held: 0n }]);
+    expect(store.delete([COST])).toBe(1);
+    await gov.guard(call, () => 1);
+    expect(store.read([COST])).toEqual([{ used: 250_000_000_000n, held: 0n }]);
+    expect(store.readWindows([WINDOW])[0]!.count).toBe(3);
+    // Idle past its window: swept, then hit again from zero.
+    clock.advance(61_000);
+    expect(store.sweep()).toBe(1);
+    await gov.guard(call, () => 1);
+    expect(store.readWindows([WINDOW])[0]!.count).toBe(1);
+    expect(store.read([COST])).toEqual([{ used: 500_000_000_000n, held: 0n }]);
+    // A refusal on the same items is built by the full checks: exact figures, nothing held.
+    await gov.guard(call, () => 1);
+    await gov.guard(call, () => 1);
+    await expect(gov.guard(call, () => 1)).rejects.toMatchObject({ code: 'budget_exceeded', available: '0', requested: '0.25' });
+    expect(store.read([COST])).toEqual([{ used: 1_000_000_000_000n, held: 0n }]);
+    expect(store.readWindows([WINDOW])[0]!.count).toBe(3);
+  });
+
+  it('finds a window the incremental sweep dropped anew', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new MemoryStore({ clock });
+    const gov = createGovernor({
+      clock,
+      store,
+      budgets: budget,
+      limits: [{ id: 'rpm', scope: { project: 'p' }, meter: 'requests', max: 10, window: '1m' }],
+    });
+    const WINDOW = { key: 'w|project=p|requests|w60000/10', windowMs: 60_000, buckets: 10, limit: 10 };
+    await gov.guard(call, () => 1);
+    await gov.guard(call, () => 1);
+    clock.advance(61_000);
+    // Operations on other keys walk the store, which drops the idle window a few at a time.
+    for (let i = 0; i < 300 && store.size.windows > 0; i++) store.add([{ key: `other-${i}`, amount: 1n }]);
+    expect(store.size.windows).toBe(0);
+    await gov.guard(call, () => 1);
+    expect(store.readWindows([WINDOW])[0]!.count).toBe(1);
+  });
 });

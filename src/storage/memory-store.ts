@@ -9,6 +9,7 @@ import { MinHeap } from './heap.js';
 import type {
   CommitRequest,
   CommitResult,
+  CounterItem,
   CounterState,
   LedgerEntry,
   LedgerPage,
@@ -19,6 +20,7 @@ import type {
   Store,
   VersionedValue,
   WindowAdjustment,
+  WindowItem,
   WindowRead,
   WindowState,
 } from './store.js';
@@ -64,6 +66,28 @@ export type HoldResult =
   | { readonly ok: true; readonly expiresAt: number; readonly held: MemoryHold | undefined }
   | { readonly ok: false; readonly failure: ReserveFailure };
 
+/**
+ * The counters and windows the governor's last hold found (see {@link MemoryStore.holdAt}), by
+ * the identity of its item arrays: a governor sends the same arrays call after call and never
+ * changes them. Valid while no counter or window has been dropped since (`gen`).
+ */
+interface Known {
+  readonly items: readonly CounterItem[];
+  readonly windows: readonly WindowItem[] | undefined;
+  readonly counters: readonly Counter[];
+  readonly found: readonly WindowCounter[];
+  /** How many items hold an amount (> 0). */
+  readonly holds: number;
+  readonly gen: number;
+}
+
+/** The counters a commit's items found, by the identity of its array (see Known). */
+interface KnownCommit {
+  readonly items: CommitRequest['counters'];
+  readonly counters: readonly Counter[];
+  readonly gen: number;
+}
+
 const SWEEP_EVERY = 256;
 const SWEEP_BATCH = 64;
 
@@ -85,6 +109,10 @@ export class MemoryStore implements Store {
   /** The result of commitAt/commitHeld, filled again by each (see commitCore). */
   private readonly commitOut: { found: boolean; used: bigint[] } = { found: false, used: [] };
   private ops = 0;
+  /** Counted up each time a counter or window is dropped: what Known and KnownCommit found may be gone. */
+  private gen = 0;
+  private known: Known | undefined = undefined;
+  private knownCommit: KnownCommit | undefined = undefined;
   private counterSweep: Iterator<[string, Counter]> | undefined;
   private windowSweep: Iterator<[string, WindowCounter]> | undefined;
 
@@ -114,7 +142,7 @@ export class MemoryStore implements Store {
    * store's own clock (see {@link MemoryStore.sharesClock}), saving a second clock read.
    */
   reserveAt(req: ReserveRequest, at: number): ReserveResult {
-    return this.reserveCore(req, at, true) as ReserveResult;
+    return this.reserveCore(req, this.tickAt(at), true) as ReserveResult;
   }
 
   /**
@@ -126,12 +154,68 @@ export class MemoryStore implements Store {
    * `commit(id)`/`release(id)` from anyone else still find it (see byId), at the cost of a scan.
    */
   holdAt(req: ReserveRequest, at: number): HoldResult {
-    return this.reserveCore(req, at, false) as HoldResult;
+    const now = this.tickAt(at);
+    return this.holdKnown(req, now) ?? (this.reserveCore(req, now, false) as HoldResult);
   }
 
-  private reserveCore(req: ReserveRequest, at: number, indexed: boolean): ReserveResult | HoldResult {
+  /**
+   * `holdAt` of the same item arrays as the last one (see Known): no Map lookup and no
+   * validation, as these items passed it and their counters and windows are still the ones
+   * found then. Undefined when that does not apply or a check fails (the full path then
+   * builds the refusal).
+   */
+  private holdKnown(req: ReserveRequest, now: number): HoldResult | undefined {
+    const k = this.known;
+    if (k === undefined || k.items !== req.counters || k.windows !== req.windows || k.gen !== this.gen) return undefined;
+    if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs) || req.dryRun === true || typeof req.id !== 'string' || req.id === '')
+      return undefined;
+    const wins = req.windows;
+    const found = k.found;
+    if (wins !== undefined) {
+      for (let i = 0; i < wins.length; i++) {
+        const w = wins[i] as WindowItem;
+        const count = (found[i] as WindowCounter).count(now);
+        if (count + w.weight > w.limit || (w.weight === 0 && count >= w.limit)) return undefined;
+      }
+    }
+    const items = req.counters;
+    const cs = k.counters;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i] as CounterItem;
+      if (it.cap === undefined) continue;
+      const c = cs[i] as Counter;
+      const after = c.used + c.held + it.amount;
+      if (after > it.cap || (it.amount === 0n && after >= it.cap)) return undefined;
+    }
+    if (wins !== undefined) for (let i = 0; i < wins.length; i++) (found[i] as WindowCounter).add(now, (wins[i] as WindowItem).weight);
+    const list = new Array<Counter | bigint>(k.holds * 2);
+    let n = 0;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i] as CounterItem;
+      const c = cs[i] as Counter;
+      if (it.expiresAt !== undefined && it.expiresAt > c.expiresAt) c.expiresAt = it.expiresAt;
+      if (it.amount > 0n) {
+        c.held += it.amount;
+        list[n++] = c;
+        list[n++] = it.amount;
+      }
+    }
+    return this.hold(req.id, now + req.leaseMs, list, false);
+  }
+
+  /** Record a reservation holding `list`: under its lease and, if `indexed`, by id. */
+  private hold(id: string, expiresAt: number, list: (Counter | bigint)[], indexed: boolean): HoldResult {
+    const r: Reservation = { id, at: expiresAt, holds: list, done: false, indexed };
+    if (indexed) this.reservations.set(id, r);
+    else this.unindexed++;
+    this.leases.push(r);
+    return { ok: true, expiresAt, held: r };
+  }
+
+  /** A reserve at `now` (the store's time, after tickAt). */
+  private reserveCore(req: ReserveRequest, now: number, indexed: boolean): ReserveResult | HoldResult {
     try {
-      return this.reserveChecked(req, at, indexed);
+      return this.reserveChecked(req, now, indexed);
     } finally {
       // Keep the scratch arrays' room, not what they point to.
       const found = this.foundWindows;
@@ -142,8 +226,7 @@ export class MemoryStore implements Store {
   }
 
   /** The checks of a reserve (nothing written until all pass), then {@link MemoryStore.reserveWrite}. */
-  private reserveChecked(req: ReserveRequest, at: number, indexed: boolean): ReserveResult | HoldResult {
-    const now = this.tickAt(at);
+  private reserveChecked(req: ReserveRequest, now: number, indexed: boolean): ReserveResult | HoldResult {
     const items = req.counters;
     const wins = req.windows;
     if (!(req.leaseMs > 0) || !Number.isFinite(req.leaseMs))
@@ -223,11 +306,15 @@ export class MemoryStore implements Store {
     if (wins !== undefined) {
       for (let i = 0; i < wins.length; i++) {
         const w = wins[i]!;
-        (found[i] ?? this.windows.get(w.key) ?? this.createWindow(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed')).add(now, w.weight);
+        const win = found[i] ?? this.windows.get(w.key) ?? this.createWindow(w.key, w.windowMs, w.buckets, w.mode ?? 'bucketed');
+        win.add(now, w.weight);
+        found[i] = win;
       }
     }
     if (holds > 0) {
       const list = new Array<Counter | bigint>(holds * 2);
+      // The governor's holds (not indexed) are remembered for the next one with the same items (see Known).
+      const known = indexed ? undefined : new Array<Counter>(items.length);
       let n = 0;
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
@@ -238,17 +325,19 @@ export class MemoryStore implements Store {
         } else if (it.expiresAt !== undefined && it.expiresAt > c.expiresAt) {
           c.expiresAt = it.expiresAt;
         }
+        if (known !== undefined) known[i] = c;
         if (it.amount > 0n) {
           c.held += it.amount;
           list[n++] = c;
           list[n++] = it.amount;
         }
       }
-      const r: Reservation = { id: req.id as string, at: expiresAt, holds: list, done: false, indexed };
-      if (indexed) this.reservations.set(r.id, r);
-      else this.unindexed++;
-      this.leases.push(r);
-      if (!indexed) return { ok: true, expiresAt, held: r };
+      if (known !== undefined) {
+        const ws = wins === undefined ? [] : found.slice(0, wins.length);
+        this.known = { items, windows: wins, counters: known, found: ws as WindowCounter[], holds, gen: this.gen };
+      }
+      const h = this.hold(req.id as string, expiresAt, list, indexed);
+      if (!indexed) return h;
     }
     return indexed ? { ok: true, expiresAt, windowCounts: counts } : { ok: true, expiresAt, held: undefined };
   }
@@ -330,9 +419,14 @@ export class MemoryStore implements Store {
     out?: { found: boolean; used: bigint[] },
     id?: CallId,
   ): CommitResult {
-    for (let i = 0; i < req.counters.length; i++) {
-      const a = req.counters[i]!.amount;
-      if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
+    // The governor's commits (out given) of the same items as the last one: validated then, counters known (see Known).
+    const kc = this.knownCommit;
+    const known = out !== undefined && kc !== undefined && kc.items === req.counters && kc.gen === this.gen ? kc.counters : undefined;
+    if (known === undefined) {
+      for (let i = 0; i < req.counters.length; i++) {
+        const a = req.counters[i]!.amount;
+        if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
+      }
     }
     // Leases expired in the tick above are done: not found, as if taken out of the index.
     const r = held === undefined ? this.byId(req.id) : held.done ? undefined : held;
@@ -345,11 +439,24 @@ export class MemoryStore implements Store {
       used = out.used.length === items.length ? out.used : (out.used = new Array<bigint>(items.length));
       out.found = found;
     }
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      const c = this.counterFor(it.key, it.expiresAt);
-      c.used += it.amount;
-      used[i] = c.used;
+    if (known !== undefined) {
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        const c = known[i] as Counter;
+        if (it.expiresAt !== undefined && it.expiresAt > c.expiresAt) c.expiresAt = it.expiresAt;
+        c.used += it.amount;
+        used[i] = c.used;
+      }
+    } else {
+      const cs = out === undefined ? undefined : new Array<Counter>(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        const c = this.counterFor(it.key, it.expiresAt);
+        c.used += it.amount;
+        used[i] = c.used;
+        if (cs !== undefined) cs[i] = c;
+      }
+      if (cs !== undefined) this.knownCommit = { items, counters: cs, gen: this.gen };
     }
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
     if (req.ledger !== undefined) this.ledger.push(req.ledger);
@@ -406,6 +513,7 @@ export class MemoryStore implements Store {
       if (this.counters.delete(k)) n++;
       if (this.windows.delete(k)) n++;
     }
+    if (n > 0) this.gen++;
     return n;
   }
 
@@ -478,6 +586,7 @@ export class MemoryStore implements Store {
         removed++;
       }
     }
+    if (removed > 0) this.gen++;
     return removed;
   }
 
@@ -545,7 +654,10 @@ export class MemoryStore implements Store {
         break;
       }
       const [k, c] = n.value;
-      if (c.held === 0n && c.expiresAt <= now) this.counters.delete(k);
+      if (c.held === 0n && c.expiresAt <= now) {
+        this.counters.delete(k);
+        this.gen++;
+      }
     }
     this.windowSweep ??= this.windows.entries();
     for (let i = 0; i < SWEEP_BATCH; i++) {
@@ -554,7 +666,10 @@ export class MemoryStore implements Store {
         this.windowSweep = undefined;
         break;
       }
-      if (n.value[1].idleAt(now)) this.windows.delete(n.value[0]);
+      if (n.value[1].idleAt(now)) {
+        this.windows.delete(n.value[0]);
+        this.gen++;
+      }
     }
   }
 
