@@ -1443,8 +1443,7 @@ export class Governor implements ReservationOwner {
       if (direct) {
         const cid = kept === undefined ? undefined : this.idOf(a);
         res = a.held !== undefined ? m.commitHeld(a.held, req, at, kept, units, cid) : m.commitAt(req, at, kept, units, cid);
-      }
-      else {
+      } else {
         // A commit replaced since the reserve (a spy) looks the reservation up by id.
         if (a.held !== undefined) m?.indexHeld(a.held);
         res = this.store.commit(req);

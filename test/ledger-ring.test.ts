@@ -286,7 +286,9 @@ describe('the MemoryStore ledger kept by field', () => {
     const r = await gov.reserve({ scope: SCOPE, kind: 'llm', estimate: { cost: '0.001' } });
     await r.release();
     // Appended between them, an entry kept whole keeps its own id.
-    await store.appendLedger([{ id: 'note-1', at: clock.now(), kind: 'note', status: 'ok', scope: {}, usage: {}, cost: '0', currency: 'USD' }]);
+    await store.appendLedger([
+      { id: 'note-1', at: clock.now(), kind: 'note', status: 'ok', scope: {}, usage: {}, cost: '0', currency: 'USD' },
+    ]);
     const entries = (await gov.queryLedger({ limit: 100 })).entries;
     expect(entries).toHaveLength(50);
     const calls = entries.filter((e) => e.status === 'ok' && e.kind !== 'note');
