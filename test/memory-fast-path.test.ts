@@ -2,7 +2,7 @@
 // (one clock read less per call). A store whose reserve or commit was replaced — a spy, a
 // subclass — must still be called through its own methods.
 import { describe, expect, it, vi } from 'vitest';
-import { createGovernor, MemoryStore, type CommitRequest, type ReserveRequest } from 'agent-governor';
+import { createGovernor, MAX_UNITS, MemoryStore, type CommitRequest, type ReserveRequest } from 'agent-governor';
 import { ManualClock } from 'agent-governor/testing';
 
 const budget = [{ id: 'b', scope: { project: 'p' }, amount: '1' }];
@@ -204,5 +204,31 @@ describe('a reservation the governor holds by handle is still the store’s by i
     expect(store.size.windows).toBe(0);
     await gov.guard(call, () => 1);
     expect(store.readWindows([WINDOW])[0]!.count).toBe(1);
+  });
+
+  it('refuses a hold or commit of the same items as the last one that would take a counter past 2^63 - 1, changing nothing', () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    const items = [{ key: 'k', amount: 10n }];
+    const commits = [{ key: 'k', amount: 10n }];
+    const hold = (id: string) => {
+      const h = store.holdAt({ id, counters: items, leaseMs: 1000 }, clock.now());
+      if (!h.ok || h.held === undefined) throw new Error('not held');
+      return h.held;
+    };
+    // The first hold and commit of these arrays are remembered; the next ones reuse what they found.
+    store.commitHeld(hold('a'), { id: 'a', counters: commits }, clock.now());
+    store.add([{ key: 'k', amount: MAX_UNITS - 25n }]);
+    store.commitHeld(hold('b'), { id: 'b', counters: commits }, clock.now());
+    expect(store.read(['k'])).toEqual([{ used: MAX_UNITS - 5n, held: 0n }]);
+    const c = hold('c');
+    expect(() => store.commitHeld(c, { id: 'c', counters: commits }, clock.now())).toThrow(/counters\[0\]\.amount would take the counter past the signed 64-bit range/);
+    expect(store.read(['k'])).toEqual([{ used: MAX_UNITS - 5n, held: 10n }]);
+    expect(store.releaseHeld(c)).toBe(true);
+    // Holding: another reservation leaves less than 10 below the maximum.
+    expect(store.reserve({ id: 'big', counters: [{ key: 'k', amount: MAX_UNITS - 5n }], leaseMs: 1000 }).ok).toBe(true);
+    expect(() => hold('d')).toThrow(/counters\[0\]\.amount would take the counter past the signed 64-bit range/);
+    expect(store.read(['k'])).toEqual([{ used: MAX_UNITS - 5n, held: MAX_UNITS - 5n }]);
+    expect(store.size.reservations).toBe(1);
   });
 });

@@ -19,6 +19,7 @@ export {
   ceilDiv,
   formatUnits,
   MAX_UNITS,
+  MIN_UNITS,
   MONEY_SCALE,
   parseScaled,
   pow10,

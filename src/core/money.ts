@@ -15,6 +15,8 @@ import { InvalidInputError } from './errors.js';
 export const MONEY_SCALE = 12;
 /** Largest value one store counter holds (signed 64-bit). */
 export const MAX_UNITS = 2n ** 63n - 1n;
+/** Smallest value one store counter holds (signed 64-bit); internal. */
+export const MIN_UNITS = -(2n ** 63n);
 
 /** What the API accepts as an amount of money: a Decimal, a decimal string or a finite number. */
 export type MoneyInput = Decimal | string | number;

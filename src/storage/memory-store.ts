@@ -4,7 +4,7 @@
  * per reservation: leases expire from a heap checked on each operation, and idle keys
  * are swept in small batches as operations go by.
  */
-import { InvalidInputError, scopeMatches, systemClock, type Clock } from '../core/index.js';
+import { InvalidInputError, MAX_UNITS, MIN_UNITS, scopeMatches, systemClock, type Clock } from '../core/index.js';
 import { MinHeap } from './heap.js';
 import type {
   CommitRequest,
@@ -78,6 +78,8 @@ interface Known {
   readonly found: readonly WindowCounter[];
   /** How many items hold an amount (> 0). */
   readonly holds: number;
+  /** MAX_UNITS minus each item's amount: the most a counter may hold before the item would overflow it. */
+  readonly rooms: readonly bigint[];
   readonly gen: number;
 }
 
@@ -85,6 +87,8 @@ interface Known {
 interface KnownCommit {
   readonly items: CommitRequest['counters'];
   readonly counters: readonly Counter[];
+  /** MAX_UNITS minus each item's amount (see Known). */
+  readonly rooms: readonly bigint[];
   readonly gen: number;
 }
 
@@ -180,10 +184,12 @@ export class MemoryStore implements Store {
     }
     const items = req.counters;
     const cs = k.counters;
+    const rooms = k.rooms;
     for (let i = 0; i < items.length; i++) {
       const it = items[i] as CounterItem;
-      if (it.cap === undefined) continue;
       const c = cs[i] as Counter;
+      if (c.held > (rooms[i] as bigint)) return undefined;
+      if (it.cap === undefined) continue;
       const after = c.used + c.held + it.amount;
       if (after > it.cap || (it.amount === 0n && after >= it.cap)) return undefined;
     }
@@ -269,8 +275,10 @@ export class MemoryStore implements Store {
     let holds = 0;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (typeof it.amount !== 'bigint' || it.amount < 0n)
-        throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', it.amount);
+      if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
+        throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', it.amount);
+      if (it.cap !== undefined && (typeof it.cap !== 'bigint' || it.cap > MAX_UNITS || it.cap < MIN_UNITS))
+        throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
       if (it.amount > 0n) holds++;
@@ -301,6 +309,12 @@ export class MemoryStore implements Store {
     if (holds > 0) {
       const id = req.id;
       if (typeof id !== 'string' || id === '') throw new InvalidInputError('id', 'must be a non-empty string when amounts are held', id);
+      // Like Redis's INCRBY, a counter holds a signed 64-bit integer: refused before anything changes.
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        const c = cs[i] ?? this.counters.get(it.key);
+        if (c !== undefined && c.held > MAX_UNITS - it.amount) throw overflow(i, it.amount);
+      }
       if (indexed && this.byId(id) !== undefined) throw new InvalidInputError('id', 'is already a live reservation', id);
     }
     if (wins !== undefined) {
@@ -334,7 +348,7 @@ export class MemoryStore implements Store {
       }
       if (known !== undefined) {
         const ws = wins === undefined ? [] : found.slice(0, wins.length);
-        this.known = { items, windows: wins, counters: known, found: ws as WindowCounter[], holds, gen: this.gen };
+        this.known = { items, windows: wins, counters: known, found: ws as WindowCounter[], holds, rooms: rooms(items), gen: this.gen };
       }
       const h = this.hold(req.id as string, expiresAt, list, indexed);
       if (!indexed) return h;
@@ -421,11 +435,31 @@ export class MemoryStore implements Store {
   ): CommitResult {
     // The governor's commits (out given) of the same items as the last one: validated then, counters known (see Known).
     const kc = this.knownCommit;
-    const known = out !== undefined && kc !== undefined && kc.items === req.counters && kc.gen === this.gen ? kc.counters : undefined;
+    let known = out !== undefined && kc !== undefined && kc.items === req.counters && kc.gen === this.gen ? kc.counters : undefined;
+    if (known !== undefined) {
+      // A commit that would overflow a counter goes the full way, which refuses it.
+      const cs = known;
+      const rooms = (kc as KnownCommit).rooms;
+      for (let i = 0; i < cs.length; i++) {
+        if ((cs[i] as Counter).used > (rooms[i] as bigint)) {
+          known = undefined;
+          break;
+        }
+      }
+    }
     if (known === undefined) {
-      for (let i = 0; i < req.counters.length; i++) {
-        const a = req.counters[i]!.amount;
-        if (typeof a !== 'bigint' || a < 0n) throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint >= 0', a);
+      const items = req.counters;
+      for (let i = 0; i < items.length; i++) {
+        const a = items[i]!.amount;
+        if (typeof a !== 'bigint' || a < 0n || a > MAX_UNITS)
+          throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', a);
+      }
+      // Like Redis's INCRBY: a counter holds a signed 64-bit integer; refused before anything changes.
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        let used = this.counters.get(it.key)?.used ?? 0n;
+        for (let j = 0; j < i; j++) if (items[j]!.key === it.key) used += items[j]!.amount;
+        if (used > MAX_UNITS - it.amount) throw overflow(i, it.amount);
       }
     }
     // Leases expired in the tick above are done: not found, as if taken out of the index.
@@ -448,7 +482,8 @@ export class MemoryStore implements Store {
         used[i] = c.used;
       }
     } else {
-      const cs = out === undefined ? undefined : new Array<Counter>(items.length);
+      // Remembered for the governor's next commit of these items (see Known), if their keys are distinct.
+      const cs = out === undefined || !distinctKeys(items) ? undefined : new Array<Counter>(items.length);
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
         const c = this.counterFor(it.key, it.expiresAt);
@@ -456,7 +491,7 @@ export class MemoryStore implements Store {
         used[i] = c.used;
         if (cs !== undefined) cs[i] = c;
       }
-      if (cs !== undefined) this.knownCommit = { items, counters: cs, gen: this.gen };
+      if (cs !== undefined) this.knownCommit = { items, counters: cs, rooms: rooms(items), gen: this.gen };
     }
     if (req.windows !== undefined) this.adjustWindows(req.windows, now);
     if (req.ledger !== undefined) this.ledger.push(req.ledger);
@@ -475,7 +510,15 @@ export class MemoryStore implements Store {
   add(items: readonly { key: string; amount: bigint; expiresAt?: number | undefined }[]): bigint[] {
     this.tick();
     for (let i = 0; i < items.length; i++) {
-      if (typeof items[i]!.amount !== 'bigint') throw new InvalidInputError(`items[${i}].amount`, 'must be a bigint', items[i]!.amount);
+      const a = items[i]!.amount;
+      if (typeof a !== 'bigint' || a > MAX_UNITS || a < MIN_UNITS)
+        throw new InvalidInputError(`items[${i}].amount`, 'must be a signed 64-bit bigint', a);
+    }
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      let used = (this.counters.get(it.key)?.used ?? 0n) + it.amount;
+      for (let j = 0; j < i; j++) if (items[j]!.key === it.key) used += items[j]!.amount;
+      if (used > MAX_UNITS || used < MIN_UNITS) throw overflow(i, it.amount, 'items');
     }
     return items.map((it) => {
       const c = this.counterFor(it.key, it.expiresAt);
@@ -699,4 +742,19 @@ export class MemoryStore implements Store {
 }
 
 const EMPTY: number[] = [];
+
+/** An amount that would take a counter past the signed 64-bit range (what Redis's INCRBY refuses). */
+function overflow(i: number, amount: bigint, field = 'counters'): InvalidInputError {
+  return new InvalidInputError(`${field}[${i}].amount`, 'would take the counter past the signed 64-bit range', amount);
+}
+
+function distinctKeys(items: readonly { readonly key: string }[]): boolean {
+  for (let i = 1; i < items.length; i++) for (let j = 0; j < i; j++) if (items[j]!.key === items[i]!.key) return false;
+  return true;
+}
+
+/** MAX_UNITS minus each item's amount (see Known). */
+function rooms(items: readonly { readonly amount: bigint }[]): bigint[] {
+  return items.map((it) => MAX_UNITS - it.amount);
+}
 const ZERO_STATE: CounterState = Object.freeze({ used: 0n, held: 0n });

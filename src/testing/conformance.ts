@@ -497,6 +497,34 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
         assert.deepEqual(await s.read(['k']), [{ used: 0n, held: 1n }]);
         assert.deepEqual(await s.readWindows([{ key: 'w', windowMs: 1000, limit: 5 }]), [{ count: 0, retryAfterMs: 0, resetMs: 0 }]);
       });
+
+      test('amounts past the signed 64-bit range are refused whole, and change nothing', async (s) => {
+        await rejectsInvalid(() => s.reserve({ id: 'x', counters: [{ key: 'k', amount: MAX_UNITS + 1n }], leaseMs: 1000 }), /amount/);
+        await rejectsInvalid(() => s.reserve({ id: 'x', counters: [{ key: 'k', amount: 1n, cap: MAX_UNITS + 1n }], leaseMs: 1000 }), /cap/);
+        await rejectsInvalid(() => s.commit({ id: 'x', counters: [{ key: 'k', amount: MAX_UNITS + 1n }] }), /amount/);
+        await rejectsInvalid(() => s.add([{ key: 'k', amount: MAX_UNITS + 1n }]), /amount/);
+        // A counter at the maximum takes nothing more: a commit or an add past it is refused whole,
+        // and the reservation the commit names is still held.
+        assert.deepEqual(await s.add([{ key: 'm', amount: MAX_UNITS }]), [MAX_UNITS]);
+        assert.equal((await s.reserve({ id: 'r', counters: [{ key: 'm', amount: 1n }], leaseMs: 1000 })).ok, true);
+        const both = [
+          { key: 'n', amount: 5n },
+          { key: 'm', amount: 1n },
+        ];
+        await rejectsInvalid(() => s.commit({ id: 'r', counters: both }), /amount/);
+        await rejectsInvalid(() => s.add(both), /amount/);
+        assert.deepEqual(await s.read(['m', 'n']), [
+          { used: MAX_UNITS, held: 1n },
+          { used: 0n, held: 0n },
+        ]);
+        // Holding past the range is refused too.
+        await rejectsInvalid(() => s.reserve({ id: 'r2', counters: [{ key: 'm', amount: MAX_UNITS }], leaseMs: 1000 }), /amount/);
+        assert.equal(await s.release('r'), true);
+        assert.deepEqual(await s.read(['m', 'k']), [
+          { used: MAX_UNITS, held: 0n },
+          { used: 0n, held: 0n },
+        ]);
+      });
     });
   });
 }
