@@ -30,10 +30,9 @@ function counting(): { client: Redis; batches: string[][] } {
     call: (command: string, ...args: string[]): Promise<unknown> => {
       if (command === 'FCALL' || command === 'EVALSHA' || command === 'EVAL') {
         // args: function/sha, numkeys (1), key, prefix, the number of templates, the templates
-        // (name, n, n args)*, then the operations: (name, now, n, n args), or on the server's
+        // (name, text)*, then the operations: (name, now, n, n args), or on the server's
         // time a reserve as ('R', template, id) and a commit as ('C', template, id, ledger)
-        let i = 5;
-        for (let t = Number(args[4]); t > 0; t--) i += 2 + Number(args[i + 1]);
+        let i = 5 + 2 * Number(args[4]);
         const ops: string[] = [];
         while (i < args.length) {
           const name = args[i] as string;

@@ -59,11 +59,11 @@ interface QueuedOp {
   readonly now: string;
   readonly args: readonly string[];
   /**
-   * A reserve's or commit's arguments other than its id (and ledger entry): sent once per
-   * batch for all the operations of that name with the same arguments, which then send only
-   * the template's number.
+   * A reserve's or commit's arguments other than its id (and ledger entry), as one string (each
+   * field `<UTF-8 byte length>:<field>`): sent once per batch for all the operations of that
+   * name with the same arguments, which then send only the template's number.
    */
-  readonly tpl?: readonly string[] | undefined;
+  readonly tpl?: string | undefined;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -79,6 +79,7 @@ export class RedisStore implements Store {
   private readonly conn: Connection;
   private readonly clock: Clock | undefined;
   private readonly maxLen: string;
+  private readonly maxLenField: string;
   private readonly route: string;
   private readonly maxInFlight: number;
   private queue: QueuedOp[] = [];
@@ -118,6 +119,7 @@ export class RedisStore implements Store {
     this.route = `${this.keyPrefix}leases`;
     this.clock = clock === 'server' ? undefined : clock;
     this.maxLen = String(maxLen);
+    this.maxLenField = field(this.maxLen);
     this.maxInFlight = maxInFlight;
   }
 
@@ -131,7 +133,7 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    const tpl = [String(Math.ceil(req.leaseMs)), req.dryRun === true ? '1' : '0', String(items.length), String(wins.length)];
+    let tpl = `${field(String(Math.ceil(req.leaseMs)))}${req.dryRun === true ? '1:1' : '1:0'}${field(String(items.length))}${field(String(wins.length))}`;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
@@ -140,7 +142,7 @@ export class RedisStore implements Store {
         throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      tpl.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
+      tpl += `${keyField(it.key)}${field(String(it.amount))}${it.cap === undefined ? '0:' : field(String(it.cap))}${field(expiry(it.expiresAt, `counters[${i}].expiresAt`))}`;
     }
     for (let i = 0; i < wins.length; i++) {
       const w = wins[i]!;
@@ -152,7 +154,7 @@ export class RedisStore implements Store {
       validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
       for (let j = 0; j < i; j++)
         if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
-      tpl.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
+      tpl += `${keyField(w.key)}${field(String(w.windowMs))}${field(num(w.limit))}${field(num(w.weight))}${field(String(w.buckets ?? 10))}${mode === 'exact' ? '1:e' : '1:b'}`;
     }
     const r = (await this.run('reserve', [req.id ?? ''], false, tpl)) as unknown[];
     if (r[0] === 1) {
@@ -174,18 +176,18 @@ export class RedisStore implements Store {
     const cs = req.counters;
     const ws = req.windows ?? [];
     const ledger = req.ledger === undefined ? '' : JSON.stringify(req.ledger);
-    const tpl = [String(cs.length), String(ws.length), this.maxLen];
+    let tpl = `${field(String(cs.length))}${field(String(ws.length))}${this.maxLenField}`;
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       if (typeof c.amount !== 'bigint' || c.amount < 0n || c.amount > MAX_UNITS)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', c.amount);
-      tpl.push(c.key, String(c.amount), expiry(c.expiresAt, `counters[${i}].expiresAt`));
+      tpl += `${keyField(c.key)}${field(String(c.amount))}${field(expiry(c.expiresAt, `counters[${i}].expiresAt`))}`;
     }
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i]!;
       if (!Number.isFinite(w.delta)) throw new InvalidInputError(`windows[${i}].delta`, 'must be a finite number', w.delta);
       if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
-      tpl.push(w.key, num(w.delta), String(Math.floor(w.at)));
+      tpl += `${keyField(w.key)}${field(num(w.delta))}${field(String(Math.floor(w.at)))}`;
     }
     const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl)) as unknown[];
     if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
@@ -330,7 +332,7 @@ export class RedisStore implements Store {
    * arrive while `maxInFlight` batches are on their way, go to Redis together as one script
    * call, in the order they were queued (so a read sees this store's earlier writes).
    */
-  private run(name: OpName, args: string[], deferrable = false, tpl?: readonly string[]): Promise<unknown> {
+  private run(name: OpName, args: string[], deferrable = false, tpl?: string): Promise<unknown> {
     const now = this.clock === undefined ? '' : String(Math.floor(this.clock.now()));
     return new Promise((resolve, reject) => {
       this.queue.push({ name, now, args, tpl, resolve, reject });
@@ -373,14 +375,16 @@ export class RedisStore implements Store {
   };
 
   private send(ops: readonly QueuedOp[]): void {
-    // ARGV: the prefix, the number of templates, the templates (name, n, n args), the operations.
+    // ARGV: the prefix, the number of templates, the templates (name, text), the operations.
     const argv = [this.keyPrefix, '0'];
     const body: string[] = [];
-    // Templates by key, and the last one of each name: consecutive reserves (commits) of a
-    // batch mostly repeat one request, found by comparing the arguments without building a key.
-    let templates: Map<string, string> | undefined;
-    let lastReserve: readonly string[] | undefined;
-    let lastCommit: readonly string[] | undefined;
+    // Templates by text, and the last one of each name: consecutive reserves (commits) of a
+    // batch mostly repeat one request, found by one string compare.
+    let reserves: Map<string, string> | undefined;
+    let commits: Map<string, string> | undefined;
+    let count = 0;
+    let lastReserve: string | undefined;
+    let lastCommit: string | undefined;
     let reserveT = '';
     let commitT = '';
     for (const op of ops) {
@@ -388,18 +392,15 @@ export class RedisStore implements Store {
       if (tpl === undefined) body.push(op.name, op.now, String(op.args.length));
       else {
         const reserve = op.name === 'reserve';
-        const last = reserve ? lastReserve : lastCommit;
         let t: string | undefined;
-        if (last !== undefined && sameStrings(tpl, last)) t = reserve ? reserveT : commitT;
+        if (reserve ? tpl === lastReserve : tpl === lastCommit) t = reserve ? reserveT : commitT;
         else {
-          templates ??= new Map();
-          const key = templateKey(op.name, tpl);
-          t = templates.get(key);
+          const known = reserve ? (reserves ??= new Map()) : (commits ??= new Map());
+          t = known.get(tpl);
           if (t === undefined) {
-            t = String(templates.size + 1);
-            templates.set(key, t);
-            argv.push(op.name, String(tpl.length));
-            for (const a of tpl) argv.push(a);
+            t = String(++count);
+            known.set(tpl, t);
+            argv.push(op.name, tpl);
           }
           if (reserve) {
             lastReserve = tpl;
@@ -415,7 +416,7 @@ export class RedisStore implements Store {
       }
       for (const a of op.args) body.push(a);
     }
-    if (templates !== undefined) argv[1] = String(templates.size);
+    if (count > 0) argv[1] = String(count);
     for (const a of body) argv.push(a);
     this.inFlight++;
     this.conn.script('batch', this.route, argv).then(
@@ -465,17 +466,14 @@ export class RedisStore implements Store {
   }
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** A template's field: `<UTF-8 byte length>:<field>` (an ASCII field: its length is its byte count). */
+function field(s: string): string {
+  return `${s.length}:${s}`;
 }
 
-/** A template's arguments as one string that no other template of that name has (each argument length-prefixed). */
-function templateKey(name: string, tpl: readonly string[]): string {
-  let k = name;
-  for (const a of tpl) k += `|${a.length}:${a}`;
-  return k;
+/** A key as a template field: keys may hold any character, so the length is counted in UTF-8 bytes. */
+function keyField(s: string): string {
+  return `${Buffer.byteLength(s)}:${s}`;
 }
 
 function expiry(at: number | undefined, field: string): string {
