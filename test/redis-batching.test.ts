@@ -249,6 +249,31 @@ describe('RedisStore templates and single operations', () => {
     expect(batches.every((b) => b.length === 1)).toBe(true);
   });
 
+  it('a request object changed in place between calls is sent as it is now', async () => {
+    const s = store(client);
+    const counters = [cap('k', 3n, 10n)];
+    const windows = [{ key: 'w', windowMs: 60_000, limit: 5, weight: 1 }];
+    expect(await s.reserve({ id: 'a', counters, windows, leaseMs: 60_000 })).toMatchObject({ ok: true });
+    counters[0] = cap('k', 3n, 5n); // 3 held + 3 > 5
+    expect(await s.reserve({ id: 'b', counters, windows, leaseMs: 60_000 })).toMatchObject({
+      ok: false,
+      failure: { type: 'counter', held: 3n },
+    });
+    counters[0]!.cap = 6n;
+    windows[0]!.limit = 1; // 1 hit + 1 > 1
+    expect(await s.reserve({ id: 'b', counters, windows, leaseMs: 60_000 })).toMatchObject({
+      ok: false,
+      failure: { type: 'window', count: 1 },
+    });
+    windows[0]!.limit = 5;
+    expect(await s.reserve({ id: 'b', counters, windows, leaseMs: 60_000 })).toMatchObject({ ok: true, windowCounts: [2] });
+    const commit = { id: 'a', counters: [{ key: 'k', amount: 1n }] };
+    expect(await s.commit(commit)).toEqual({ found: true, used: [1n] });
+    commit.counters[0]!.amount = 2n;
+    commit.id = 'b';
+    expect(await s.commit(commit)).toEqual({ found: true, used: [3n] });
+  });
+
   it('the same template under two prefixes writes each to its own keys', async () => {
     const s1 = store(client);
     const p1 = prefix;

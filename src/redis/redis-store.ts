@@ -87,6 +87,9 @@ export class RedisStore implements Store {
   private scheduled = false;
   private idle: (() => void)[] = [];
   private deferred = false;
+  /** The previous reserve's (commit's) template values and text (see reserve). */
+  private lastReserve: { readonly vals: readonly unknown[]; readonly tpl: string } | undefined;
+  private lastCommit: { readonly vals: readonly unknown[]; readonly tpl: string } | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
@@ -133,7 +136,9 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    let tpl = `${field(String(Math.ceil(req.leaseMs)))}${req.dryRun === true ? '1:1' : '1:0'}${field(String(items.length))}${field(String(wins.length))}`;
+    // The template's values, compared with the previous reserve's: a process mostly repeats its
+    // requests, and then the template's text is not built again.
+    const vals: unknown[] = [Math.ceil(req.leaseMs), req.dryRun === true, items.length, wins.length];
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
@@ -142,7 +147,7 @@ export class RedisStore implements Store {
         throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      tpl += `${keyField(it.key)}${field(String(it.amount))}${it.cap === undefined ? '0:' : field(String(it.cap))}${field(expiry(it.expiresAt, `counters[${i}].expiresAt`))}`;
+      vals.push(it.key, it.amount, it.cap, expiry(it.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < wins.length; i++) {
       const w = wins[i]!;
@@ -154,7 +159,14 @@ export class RedisStore implements Store {
       validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
       for (let j = 0; j < i; j++)
         if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
-      tpl += `${keyField(w.key)}${field(String(w.windowMs))}${field(num(w.limit))}${field(num(w.weight))}${field(String(w.buckets ?? 10))}${mode === 'exact' ? '1:e' : '1:b'}`;
+      vals.push(w.key, w.windowMs, w.limit, w.weight, w.buckets ?? 10, mode === 'exact' ? 'e' : 'b');
+    }
+    let tpl: string;
+    const last = this.lastReserve;
+    if (last !== undefined && sameValues(vals, last.vals)) tpl = last.tpl;
+    else {
+      tpl = reserveTemplate(vals, items.length, wins.length);
+      this.lastReserve = { vals, tpl };
     }
     const r = (await this.run('reserve', [req.id ?? ''], false, tpl)) as unknown[];
     if (r[0] === 1) {
@@ -176,18 +188,25 @@ export class RedisStore implements Store {
     const cs = req.counters;
     const ws = req.windows ?? [];
     const ledger = req.ledger === undefined ? '' : JSON.stringify(req.ledger);
-    let tpl = `${field(String(cs.length))}${field(String(ws.length))}${this.maxLenField}`;
+    const vals: unknown[] = [cs.length, ws.length];
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       if (typeof c.amount !== 'bigint' || c.amount < 0n || c.amount > MAX_UNITS)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', c.amount);
-      tpl += `${keyField(c.key)}${field(String(c.amount))}${field(expiry(c.expiresAt, `counters[${i}].expiresAt`))}`;
+      vals.push(c.key, c.amount, expiry(c.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i]!;
       if (!Number.isFinite(w.delta)) throw new InvalidInputError(`windows[${i}].delta`, 'must be a finite number', w.delta);
       if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
-      tpl += `${keyField(w.key)}${field(num(w.delta))}${field(String(Math.floor(w.at)))}`;
+      vals.push(w.key, w.delta, Math.floor(w.at));
+    }
+    let tpl: string;
+    const last = this.lastCommit;
+    if (last !== undefined && sameValues(vals, last.vals)) tpl = last.tpl;
+    else {
+      tpl = commitTemplate(vals, cs.length, ws.length, this.maxLenField);
+      this.lastCommit = { vals, tpl };
     }
     const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl)) as unknown[];
     if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
@@ -464,6 +483,38 @@ export class RedisStore implements Store {
         return new InvalidInputError('request', `was refused by the store (${String(r[1])})`, undefined);
     }
   }
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A reserve template's text from its values: leaseMs, dryRun, nCounters, nWindows, (key, amount,
+ * cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* (the script's PARSE.reserve).
+ */
+function reserveTemplate(v: readonly unknown[], nc: number, nw: number): string {
+  let t = `${field(String(v[0]))}${v[1] === true ? '1:1' : '1:0'}${field(String(nc))}${field(String(nw))}`;
+  let i = 4;
+  for (let c = 0; c < nc; c++, i += 4) {
+    const cap = v[i + 2] as bigint | undefined;
+    t += `${keyField(v[i] as string)}${field(String(v[i + 1]))}${cap === undefined ? '0:' : field(String(cap))}${field(v[i + 3] as string)}`;
+  }
+  for (let w = 0; w < nw; w++, i += 6) {
+    t += `${keyField(v[i] as string)}${field(String(v[i + 1]))}${field(num(v[i + 2] as number))}${field(num(v[i + 3] as number))}${field(String(v[i + 4]))}1:${v[i + 5] as string}`;
+  }
+  return t;
+}
+
+/** A commit template's text: nCounters, nWindows, maxLen, (key, amount, expiresAt)*, (key, delta, at)* (PARSE.commit). */
+function commitTemplate(v: readonly unknown[], nc: number, nw: number, maxLenField: string): string {
+  let t = `${field(String(nc))}${field(String(nw))}${maxLenField}`;
+  let i = 2;
+  for (let c = 0; c < nc; c++, i += 3) t += `${keyField(v[i] as string)}${field(String(v[i + 1]))}${field(v[i + 2] as string)}`;
+  for (let w = 0; w < nw; w++, i += 3) t += `${keyField(v[i] as string)}${field(num(v[i + 1] as number))}${field(String(v[i + 2]))}`;
+  return t;
 }
 
 /** A template's field: `<UTF-8 byte length>:<field>` (an ASCII field: its length is its byte count). */
