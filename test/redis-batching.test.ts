@@ -30,10 +30,9 @@ function counting(): { client: Redis; batches: string[][] } {
     call: (command: string, ...args: string[]): Promise<unknown> => {
       if (command === 'FCALL' || command === 'EVALSHA' || command === 'EVAL') {
         // args: function/sha, numkeys (1), key, prefix, the number of templates, the templates
-        // (name, n, n args)*, then the operations: (name, now, n, n args), or on the server's
+        // (name, text)*, then the operations: (name, now, n, n args), or on the server's
         // time a reserve as ('R', template, id) and a commit as ('C', template, id, ledger)
-        let i = 5;
-        for (let t = Number(args[4]); t > 0; t--) i += 2 + Number(args[i + 1]);
+        let i = 5 + 2 * Number(args[4]);
         const ops: string[] = [];
         while (i < args.length) {
           const name = args[i] as string;
@@ -214,6 +213,158 @@ describe('RedisStore batches', () => {
   it('refuses a maxInFlight it cannot use, naming the field', () => {
     expect(() => new RedisStore({ client, maxInFlight: 0 })).toThrow(/maxInFlight/);
     expect(() => new RedisStore({ client, maxInFlight: 1.5 })).toThrow(/maxInFlight/);
+  });
+});
+
+describe('RedisStore templates and single operations', () => {
+  const cap = (key: string, amount: bigint, c: bigint): { key: string; amount: bigint; cap: bigint } => ({ key, amount, cap: c });
+
+  it('a template parsed in one call serves the next; a changed template is parsed anew', async () => {
+    const { client: c, batches } = counting();
+    const s = store(c);
+    expect(await s.reserve({ id: 'a', counters: [cap('k', 3n, 10n)], leaseMs: 60_000 })).toMatchObject({ ok: true });
+    expect(await s.commit({ id: 'a', counters: [{ key: 'k', amount: 2n }] })).toEqual({ found: true, used: [2n] });
+    // The same request again (its template kept by the library since the first call).
+    expect(await s.reserve({ id: 'b', counters: [cap('k', 3n, 10n)], leaseMs: 60_000 })).toMatchObject({ ok: true });
+    expect(await s.read(['k'])).toEqual([{ used: 2n, held: 3n }]);
+    // Another cap is another template: 2 + 3 + 3 > 7.
+    expect(await s.reserve({ id: 'c', counters: [cap('k', 3n, 7n)], leaseMs: 60_000 })).toEqual({
+      ok: false,
+      failure: { type: 'counter', index: 0, used: 2n, held: 3n },
+    });
+    expect(await s.reserve({ id: 'c', counters: [cap('k', 2n, 7n)], leaseMs: 60_000 })).toMatchObject({ ok: true });
+    expect(await s.read(['k'])).toEqual([{ used: 2n, held: 5n }]);
+    // Windows too: a limit of 2 refuses the third hit, a limit of 3 (a new template) admits it.
+    const win = (limit: number): { key: string; windowMs: number; limit: number; weight: number } => ({
+      key: 'w',
+      windowMs: 60_000,
+      limit,
+      weight: 1,
+    });
+    expect(await s.reserve({ id: 'w1', counters: [], windows: [win(2)], leaseMs: 1000 })).toMatchObject({ ok: true, windowCounts: [1] });
+    expect(await s.reserve({ id: 'w2', counters: [], windows: [win(2)], leaseMs: 1000 })).toMatchObject({ ok: true, windowCounts: [2] });
+    expect(await s.reserve({ id: 'w3', counters: [], windows: [win(2)], leaseMs: 1000 })).toMatchObject({ ok: false });
+    expect(await s.reserve({ id: 'w3', counters: [], windows: [win(3)], leaseMs: 1000 })).toMatchObject({ ok: true, windowCounts: [3] });
+    // One operation per batch throughout.
+    expect(batches.every((b) => b.length === 1)).toBe(true);
+  });
+
+  it('a request object changed in place between calls is sent as it is now', async () => {
+    const s = store(client);
+    const counters = [cap('k', 3n, 10n)];
+    const windows = [{ key: 'w', windowMs: 60_000, limit: 5, weight: 1 }];
+    expect(await s.reserve({ id: 'a', counters, windows, leaseMs: 60_000 })).toMatchObject({ ok: true });
+    counters[0] = cap('k', 3n, 5n); // 3 held + 3 > 5
+    expect(await s.reserve({ id: 'b', counters, windows, leaseMs: 60_000 })).toMatchObject({
+      ok: false,
+      failure: { type: 'counter', held: 3n },
+    });
+    counters[0]!.cap = 6n;
+    windows[0]!.limit = 1; // 1 hit + 1 > 1
+    expect(await s.reserve({ id: 'b', counters, windows, leaseMs: 60_000 })).toMatchObject({
+      ok: false,
+      failure: { type: 'window', count: 1 },
+    });
+    windows[0]!.limit = 5;
+    expect(await s.reserve({ id: 'b', counters, windows, leaseMs: 60_000 })).toMatchObject({ ok: true, windowCounts: [2] });
+    const commit = { id: 'a', counters: [{ key: 'k', amount: 1n }] };
+    expect(await s.commit(commit)).toEqual({ found: true, used: [1n] });
+    commit.counters[0]!.amount = 2n;
+    commit.id = 'b';
+    expect(await s.commit(commit)).toEqual({ found: true, used: [3n] });
+  });
+
+  it('the same template under two prefixes writes each to its own keys', async () => {
+    const s1 = store(client);
+    const p1 = prefix;
+    const s2 = store(client);
+    try {
+      for (const s of [s1, s2, s1]) {
+        expect(await s.reserve({ id: 'x', counters: [cap('k', 4n, 10n)], leaseMs: 60_000 })).toMatchObject({ ok: true });
+        await s.commit({ id: 'x', counters: [{ key: 'k', amount: 1n }] });
+      }
+      expect(await client.hgetall(`{${p1}}:c:k`)).toEqual({ u: '2', h: '0' });
+      expect(await client.hgetall(`{${prefix}}:c:k`)).toEqual({ u: '1', h: '0' });
+    } finally {
+      await dropPrefix(client, p1);
+    }
+  });
+
+  it('stays exact past the number of templates the library keeps (512)', async () => {
+    const s = store(client);
+    const keys = Array.from({ length: 600 }, (_, i) => `k${i}`);
+    const first = await Promise.all(keys.map((k, i) => s.reserve({ id: `a${i}`, counters: [cap(k, 1n, 1n)], leaseMs: 60_000 })));
+    expect(first.every((r) => r.ok)).toBe(true);
+    const again = await Promise.all(keys.map((k, i) => s.reserve({ id: `b${i}`, counters: [cap(k, 1n, 1n)], leaseMs: 60_000 })));
+    expect(again.every((r) => !r.ok && r.failure.type === 'counter' && r.failure.held === 1n)).toBe(true);
+    const read = await s.read(keys);
+    expect(read.every((c) => c.used === 0n && c.held === 1n)).toBe(true);
+  });
+
+  it('keys with characters beyond ASCII: template fields are counted in UTF-8 bytes', async () => {
+    const s = store(client);
+    const key = 'é€😀|k:1';
+    expect(
+      await s.reserve({
+        id: 'x',
+        counters: [cap(key, 2n, 5n)],
+        windows: [{ key, windowMs: 60_000, limit: 1, weight: 1 }],
+        leaseMs: 60_000,
+      }),
+    ).toMatchObject({ ok: true, windowCounts: [1] });
+    expect(await s.commit({ id: 'x', counters: [{ key, amount: 1n }] })).toEqual({ found: true, used: [1n] });
+    expect(await client.hgetall(`{${prefix}}:c:${key}`)).toEqual({ u: '1', h: '0' });
+    expect(await client.hget(`{${prefix}}:w:${key}`, 'T')).toBe('1');
+    expect(await s.keys('é')).toEqual([key]);
+  });
+
+  it('a reservation alone in its batch: a live id is refused, a commit or release finds it once', async () => {
+    const { client: c, batches } = counting();
+    const s = store(c);
+    expect(await s.reserve({ id: 'x', counters: [cap('k', 2n, 10n)], leaseMs: 60_000 })).toMatchObject({ ok: true });
+    await expect(s.reserve({ id: 'x', counters: [cap('k', 2n, 10n)], leaseMs: 60_000 })).rejects.toThrow(/already a live reservation/);
+    expect(await s.commit({ id: 'x', counters: [{ key: 'k', amount: 1n }] })).toEqual({ found: true, used: [1n] });
+    expect(await s.commit({ id: 'x', counters: [{ key: 'k', amount: 1n }] })).toEqual({ found: false, used: [2n] });
+    expect(await s.reserve({ id: 'y', counters: [cap('k', 2n, 10n)], leaseMs: 60_000 })).toMatchObject({ ok: true });
+    expect(await s.release('y')).toBe(true);
+    expect(await s.release('y')).toBe(false);
+    expect(await s.read(['k'])).toEqual([{ used: 2n, held: 0n }]);
+    expect(batches.every((b) => b.length === 1)).toBe(true);
+    expect(await client.exists(`{${prefix}}:res`, `{${prefix}}:leases`)).toBe(0);
+  });
+
+  it('holds of one kind, parsed once, come off right on commit, release and expiry; other holds are parsed on their own', async () => {
+    const s = store(client);
+    const req = (id: string, a: bigint, b: bigint, leaseMs = 60_000): Parameters<RedisStore['reserve']>[0] => ({
+      id,
+      counters: [cap('a', a, 100n), cap('b', b, 100n)],
+      leaseMs,
+    });
+    await s.reserve(req('r1', 2n, 3n));
+    await s.commit({ id: 'r1', counters: [] });
+    await s.reserve(req('r2', 2n, 3n));
+    expect(await s.read(['a', 'b'])).toEqual([
+      { used: 0n, held: 2n },
+      { used: 0n, held: 3n },
+    ]);
+    expect(await s.release('r2')).toBe(true);
+    await s.reserve(req('r3', 5n, 7n));
+    await s.reserve(req('r4', 2n, 3n, 1000));
+    expect(await s.read(['a', 'b'])).toEqual([
+      { used: 0n, held: 7n },
+      { used: 0n, held: 10n },
+    ]);
+    clock.advance(2000);
+    expect(await s.sweep()).toBe(1);
+    expect(await s.read(['a', 'b'])).toEqual([
+      { used: 0n, held: 5n },
+      { used: 0n, held: 7n },
+    ]);
+    await s.commit({ id: 'r3', counters: [{ key: 'a', amount: 1n }] });
+    expect(await s.read(['a', 'b'])).toEqual([
+      { used: 1n, held: 0n },
+      { used: 0n, held: 0n },
+    ]);
   });
 });
 

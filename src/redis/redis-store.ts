@@ -59,11 +59,11 @@ interface QueuedOp {
   readonly now: string;
   readonly args: readonly string[];
   /**
-   * A reserve's or commit's arguments other than its id (and ledger entry): sent once per
-   * batch for all the operations of that name with the same arguments, which then send only
-   * the template's number.
+   * A reserve's or commit's arguments other than its id (and ledger entry), as one string (each
+   * field `<UTF-8 byte length>:<field>`): sent once per batch for all the operations of that
+   * name with the same arguments, which then send only the template's number.
    */
-  readonly tpl?: readonly string[] | undefined;
+  readonly tpl?: string | undefined;
   readonly resolve: (reply: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -79,6 +79,7 @@ export class RedisStore implements Store {
   private readonly conn: Connection;
   private readonly clock: Clock | undefined;
   private readonly maxLen: string;
+  private readonly maxLenField: string;
   private readonly route: string;
   private readonly maxInFlight: number;
   private queue: QueuedOp[] = [];
@@ -86,6 +87,9 @@ export class RedisStore implements Store {
   private scheduled = false;
   private idle: (() => void)[] = [];
   private deferred = false;
+  /** The previous reserve's (commit's) template values and text (see reserve). */
+  private lastReserve: { readonly vals: readonly unknown[]; readonly tpl: string } | undefined;
+  private lastCommit: { readonly vals: readonly unknown[]; readonly tpl: string } | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidInputError('options', 'must be an object', options);
@@ -118,6 +122,7 @@ export class RedisStore implements Store {
     this.route = `${this.keyPrefix}leases`;
     this.clock = clock === 'server' ? undefined : clock;
     this.maxLen = String(maxLen);
+    this.maxLenField = field(this.maxLen);
     this.maxInFlight = maxInFlight;
   }
 
@@ -131,7 +136,9 @@ export class RedisStore implements Store {
       throw new InvalidInputError('leaseMs', 'must be a positive number of ms', req.leaseMs);
     const items = req.counters;
     const wins = req.windows ?? [];
-    const tpl = [String(Math.ceil(req.leaseMs)), req.dryRun === true ? '1' : '0', String(items.length), String(wins.length)];
+    // The template's values, compared with the previous reserve's: a process mostly repeats its
+    // requests, and then the template's text is not built again.
+    const vals: unknown[] = [Math.ceil(req.leaseMs), req.dryRun === true, items.length, wins.length];
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (typeof it.amount !== 'bigint' || it.amount < 0n || it.amount > MAX_UNITS)
@@ -140,7 +147,7 @@ export class RedisStore implements Store {
         throw new InvalidInputError(`counters[${i}].cap`, 'must be a signed 64-bit bigint', it.cap);
       for (let j = 0; j < i; j++)
         if (items[j]!.key === it.key) throw new InvalidInputError(`counters[${i}].key`, 'must be distinct within a request', it.key);
-      tpl.push(it.key, String(it.amount), it.cap === undefined ? '' : String(it.cap), expiry(it.expiresAt, `counters[${i}].expiresAt`));
+      vals.push(it.key, it.amount, it.cap, expiry(it.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < wins.length; i++) {
       const w = wins[i]!;
@@ -152,7 +159,14 @@ export class RedisStore implements Store {
       validateWindowShape(w.windowMs, w.buckets, mode, `windows[${i}]`);
       for (let j = 0; j < i; j++)
         if (wins[j]!.key === w.key) throw new InvalidInputError(`windows[${i}].key`, 'must be distinct within a request', w.key);
-      tpl.push(w.key, String(w.windowMs), num(w.limit), num(w.weight), String(w.buckets ?? 10), mode === 'exact' ? 'e' : 'b');
+      vals.push(w.key, w.windowMs, w.limit, w.weight, w.buckets ?? 10, mode === 'exact' ? 'e' : 'b');
+    }
+    let tpl: string;
+    const last = this.lastReserve;
+    if (last !== undefined && sameValues(vals, last.vals)) tpl = last.tpl;
+    else {
+      tpl = reserveTemplate(vals, items.length, wins.length);
+      this.lastReserve = { vals, tpl };
     }
     const r = (await this.run('reserve', [req.id ?? ''], false, tpl)) as unknown[];
     if (r[0] === 1) {
@@ -174,18 +188,25 @@ export class RedisStore implements Store {
     const cs = req.counters;
     const ws = req.windows ?? [];
     const ledger = req.ledger === undefined ? '' : JSON.stringify(req.ledger);
-    const tpl = [String(cs.length), String(ws.length), this.maxLen];
+    const vals: unknown[] = [cs.length, ws.length];
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!;
       if (typeof c.amount !== 'bigint' || c.amount < 0n || c.amount > MAX_UNITS)
         throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', c.amount);
-      tpl.push(c.key, String(c.amount), expiry(c.expiresAt, `counters[${i}].expiresAt`));
+      vals.push(c.key, c.amount, expiry(c.expiresAt, `counters[${i}].expiresAt`));
     }
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i]!;
       if (!Number.isFinite(w.delta)) throw new InvalidInputError(`windows[${i}].delta`, 'must be a finite number', w.delta);
       if (!Number.isFinite(w.at)) throw new InvalidInputError(`windows[${i}].at`, 'must be epoch ms', w.at);
-      tpl.push(w.key, num(w.delta), String(Math.floor(w.at)));
+      vals.push(w.key, w.delta, Math.floor(w.at));
+    }
+    let tpl: string;
+    const last = this.lastCommit;
+    if (last !== undefined && sameValues(vals, last.vals)) tpl = last.tpl;
+    else {
+      tpl = commitTemplate(vals, cs.length, ws.length, this.maxLenField);
+      this.lastCommit = { vals, tpl };
     }
     const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl)) as unknown[];
     if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
@@ -330,7 +351,7 @@ export class RedisStore implements Store {
    * arrive while `maxInFlight` batches are on their way, go to Redis together as one script
    * call, in the order they were queued (so a read sees this store's earlier writes).
    */
-  private run(name: OpName, args: string[], deferrable = false, tpl?: readonly string[]): Promise<unknown> {
+  private run(name: OpName, args: string[], deferrable = false, tpl?: string): Promise<unknown> {
     const now = this.clock === undefined ? '' : String(Math.floor(this.clock.now()));
     return new Promise((resolve, reject) => {
       this.queue.push({ name, now, args, tpl, resolve, reject });
@@ -373,14 +394,16 @@ export class RedisStore implements Store {
   };
 
   private send(ops: readonly QueuedOp[]): void {
-    // ARGV: the prefix, the number of templates, the templates (name, n, n args), the operations.
+    // ARGV: the prefix, the number of templates, the templates (name, text), the operations.
     const argv = [this.keyPrefix, '0'];
     const body: string[] = [];
-    // Templates by key, and the last one of each name: consecutive reserves (commits) of a
-    // batch mostly repeat one request, found by comparing the arguments without building a key.
-    let templates: Map<string, string> | undefined;
-    let lastReserve: readonly string[] | undefined;
-    let lastCommit: readonly string[] | undefined;
+    // Templates by text, and the last one of each name: consecutive reserves (commits) of a
+    // batch mostly repeat one request, found by one string compare.
+    let reserves: Map<string, string> | undefined;
+    let commits: Map<string, string> | undefined;
+    let count = 0;
+    let lastReserve: string | undefined;
+    let lastCommit: string | undefined;
     let reserveT = '';
     let commitT = '';
     for (const op of ops) {
@@ -388,18 +411,15 @@ export class RedisStore implements Store {
       if (tpl === undefined) body.push(op.name, op.now, String(op.args.length));
       else {
         const reserve = op.name === 'reserve';
-        const last = reserve ? lastReserve : lastCommit;
         let t: string | undefined;
-        if (last !== undefined && sameStrings(tpl, last)) t = reserve ? reserveT : commitT;
+        if (reserve ? tpl === lastReserve : tpl === lastCommit) t = reserve ? reserveT : commitT;
         else {
-          templates ??= new Map();
-          const key = templateKey(op.name, tpl);
-          t = templates.get(key);
+          const known = reserve ? (reserves ??= new Map()) : (commits ??= new Map());
+          t = known.get(tpl);
           if (t === undefined) {
-            t = String(templates.size + 1);
-            templates.set(key, t);
-            argv.push(op.name, String(tpl.length));
-            for (const a of tpl) argv.push(a);
+            t = String(++count);
+            known.set(tpl, t);
+            argv.push(op.name, tpl);
           }
           if (reserve) {
             lastReserve = tpl;
@@ -415,7 +435,7 @@ export class RedisStore implements Store {
       }
       for (const a of op.args) body.push(a);
     }
-    if (templates !== undefined) argv[1] = String(templates.size);
+    if (count > 0) argv[1] = String(count);
     for (const a of body) argv.push(a);
     this.inFlight++;
     this.conn.script('batch', this.route, argv).then(
@@ -465,17 +485,46 @@ export class RedisStore implements Store {
   }
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-/** A template's arguments as one string that no other template of that name has (each argument length-prefixed). */
-function templateKey(name: string, tpl: readonly string[]): string {
-  let k = name;
-  for (const a of tpl) k += `|${a.length}:${a}`;
-  return k;
+/**
+ * A reserve template's text from its values: leaseMs, dryRun, nCounters, nWindows, (key, amount,
+ * cap, expiresAt)*, (key, windowMs, limit, weight, buckets, mode)* (the script's PARSE.reserve).
+ */
+function reserveTemplate(v: readonly unknown[], nc: number, nw: number): string {
+  let t = `${field(String(v[0]))}${v[1] === true ? '1:1' : '1:0'}${field(String(nc))}${field(String(nw))}`;
+  let i = 4;
+  for (let c = 0; c < nc; c++, i += 4) {
+    const cap = v[i + 2] as bigint | undefined;
+    t += `${keyField(v[i] as string)}${field(String(v[i + 1]))}${cap === undefined ? '0:' : field(String(cap))}${field(v[i + 3] as string)}`;
+  }
+  for (let w = 0; w < nw; w++, i += 6) {
+    t += `${keyField(v[i] as string)}${field(String(v[i + 1]))}${field(num(v[i + 2] as number))}${field(num(v[i + 3] as number))}${field(String(v[i + 4]))}1:${v[i + 5] as string}`;
+  }
+  return t;
+}
+
+/** A commit template's text: nCounters, nWindows, maxLen, (key, amount, expiresAt)*, (key, delta, at)* (PARSE.commit). */
+function commitTemplate(v: readonly unknown[], nc: number, nw: number, maxLenField: string): string {
+  let t = `${field(String(nc))}${field(String(nw))}${maxLenField}`;
+  let i = 2;
+  for (let c = 0; c < nc; c++, i += 3) t += `${keyField(v[i] as string)}${field(String(v[i + 1]))}${field(v[i + 2] as string)}`;
+  for (let w = 0; w < nw; w++, i += 3) t += `${keyField(v[i] as string)}${field(num(v[i + 1] as number))}${field(String(v[i + 2]))}`;
+  return t;
+}
+
+/** A template's field: `<UTF-8 byte length>:<field>` (an ASCII field: its length is its byte count). */
+function field(s: string): string {
+  return `${s.length}:${s}`;
+}
+
+/** A key as a template field: keys may hold any character, so the length is counted in UTF-8 bytes. */
+function keyField(s: string): string {
+  return `${Buffer.byteLength(s)}:${s}`;
 }
 
 function expiry(at: number | undefined, field: string): string {

@@ -29,7 +29,7 @@
 // Per batch: the prefix and the keys of leases and reservations (upvalues of the helpers).
 const SETUP = `
 if redis.replicate_commands then redis.replicate_commands() end
-floor, sub, call = math.floor, string.sub, redis.call
+floor, sub, call, sfmt = math.floor, string.sub, redis.call, string.format
 P = ARGV[1]
 LEASES = P .. 'leases'
 RES = P .. 'res'
@@ -42,13 +42,14 @@ local RETRY = {}
 local MAXH, MAXL = 9223372036, 854775807
 local MINH, MINL = -9223372037, 145224192
 
--- A number as a string that reads back exactly (tostring is exact for integers below 1e14).
+-- A number as a string that reads back exactly. Integers below 1e14 are formatted with %d,
+-- about twice as fast as tostring (%.14g) and as exact.
 local function num(x)
   if x == floor(x) and x > -1e14 and x < 1e14 then
     if x == 0 then return '0' end
-    return tostring(x)
+    return sfmt('%d', x)
   end
-  return string.format('%.17g', x)
+  return sfmt('%.17g', x)
 end
 
 -- A signed decimal integer string as exact limbs: value = hi * 1e9 + lo, 0 <= lo < 1e9.
@@ -95,7 +96,7 @@ local function addDec(a, b, sign)
     local r = tonumber(a) + sign * tonumber(b)
     if r > -1e14 and r < 1e14 then
       if r == 0 then return '0' end
-      return tostring(r)
+      return sfmt('%d', r)
     end
   end
   local h1, l1 = limbs(a)
@@ -210,11 +211,13 @@ end
 -- Scratch tables of reserve and commit (each fills what it reads before reading it).
 local ST, NU, WS = {}, {}, {}
 
--- A counter's state: { ck, u, h (false: no field), x (false: no TTL), existed, dirty, pexp }.
-local function cnt(key)
+-- A counter's state: { ck, u, h (false: no field), x (false: no TTL), existed, dirty, pexp }
+-- (pexp: the TTL grew, so x changed and is written back with a PEXPIRE).
+-- ck, when given, is the key's Redis name (a template has it built).
+local function cnt(key, ck)
   local s = CC[key]
   if s == nil then
-    local ck = P .. 'c:' .. key
+    ck = ck or P .. 'c:' .. key
     local r = call('HMGET', ck, 'u', 'h', 'x')
     s = { ck = ck, u = n15(r[1] or '0'), h = r[2] and n15(r[2]), x = tonumber(r[3]) or false, existed = (r[1] or r[2]) and true or false }
     CC[key] = s
@@ -255,9 +258,15 @@ local function prefetch(ids)
   for i, id in ipairs(ids) do CR[id] = r[i] end
 end
 
+-- The parsed holds of records, by their text after the lease end: the reservations of one
+-- kind hold the same, so a busy process's records are parsed once and kept (like templates,
+-- across calls in the function library; what is kept depends on the text alone), up to HMAX.
+local HP, HPN, HMAX = {}, 0, 512
+
 -- Returns a reservation's lease end (nil when absent), the keys it holds and the amounts (two
--- lists). A record is parsed once per batch: the reservations of one kind made in one batch
--- share one record string (Lua strings are interned, so the lookup is by pointer).
+-- lists, shared: read only). A record is parsed once per batch: the reservations of one kind
+-- made in one batch share one record string (Lua strings are interned, so the lookup is by
+-- pointer).
 local function loadRes(id)
   local r = getRec(id)
   if not r then return nil, nil, nil end
@@ -265,18 +274,26 @@ local function loadRes(id)
   if p == nil then
     local find = string.find
     local bar = find(r, '|', 1, true)
-    local ks, as = {}, {}
-    local i, n = bar + 1, #r
-    while i <= n do
-      local colon = find(r, ':', i, true)
-      local klen = tonumber(sub(r, i, colon - 1))
-      local kend = colon + klen
-      local e = find(r, '|', kend + 1, true)
-      ks[#ks + 1] = sub(r, colon + 1, kend)
-      as[#as + 1] = n15(sub(r, kend + 1, e - 1))
-      i = e + 1
+    local hs = sub(r, bar + 1)
+    local h = HP[hs]
+    if h == nil then
+      local ks, as = {}, {}
+      local i, n = 1, #hs
+      while i <= n do
+        local colon = find(hs, ':', i, true)
+        local klen = tonumber(sub(hs, i, colon - 1))
+        local kend = colon + klen
+        local e = find(hs, '|', kend + 1, true)
+        ks[#ks + 1] = sub(hs, colon + 1, kend)
+        as[#as + 1] = n15(sub(hs, kend + 1, e - 1))
+        i = e + 1
+      end
+      h = { ks, as }
+      if HPN >= HMAX then HP, HPN = {}, 0 end
+      HP[hs] = h
+      HPN = HPN + 1
     end
-    p = { tonumber(sub(r, 1, bar - 1)), ks, as }
+    p = { tonumber(sub(r, 1, bar - 1)), h[1], h[2] }
     RP[r] = p
   end
   return p[1], p[2], p[3]
@@ -299,19 +316,36 @@ local function forgetRes(id)
 end
 
 local function flushLeases()
-  local hset, zadd, hdel = { RES }, { LEASES }, { RES }
-  for id, ends in pairs(RSET) do
-    hset[#hset + 1] = id; hset[#hset + 1] = CR[id]
-    zadd[#zadd + 1] = ends; zadd[#zadd + 1] = id
+  local id, ends = next(RSET)
+  if id ~= nil then
+    if next(RSET, id) == nil then
+      call('HSET', RES, id, CR[id])
+      call('ZADD', LEASES, ends, id)
+    else
+      local hset, zadd = { RES }, { LEASES }
+      for id, ends in pairs(RSET) do
+        hset[#hset + 1] = id; hset[#hset + 1] = CR[id]
+        zadd[#zadd + 1] = ends; zadd[#zadd + 1] = id
+      end
+      call('HSET', unpack(hset))
+      call('ZADD', unpack(zadd))
+    end
+    RSET = {}
   end
-  for id in pairs(RDEL) do hdel[#hdel + 1] = id end
-  if #hset > 1 then call('HSET', unpack(hset)); call('ZADD', unpack(zadd)) end
-  if #hdel > 1 then
-    call('HDEL', unpack(hdel))
-    hdel[1] = LEASES
-    call('ZREM', unpack(hdel))
+  id = next(RDEL)
+  if id ~= nil then
+    if next(RDEL, id) == nil then
+      call('HDEL', RES, id)
+      call('ZREM', LEASES, id)
+    else
+      local hdel = { RES }
+      for id in pairs(RDEL) do hdel[#hdel + 1] = id end
+      call('HDEL', unpack(hdel))
+      hdel[1] = LEASES
+      call('ZREM', unpack(hdel))
+    end
+    RDEL = {}
   end
-  RSET, RDEL = {}, {}
 end
 
 -- Return the amounts of leases that ended at or before now (a bounded batch per call).
@@ -329,15 +363,26 @@ end
 
 -- ---- windows -----------------------------------------------------------------------------
 
+-- Bucket numbers as field names, formatted once (a number argument of redis.call costs a %.17g).
+local SL = {}
+local function slot(i)
+  local f = SL[i]
+  if f == nil then
+    f = sfmt('%d', i)
+    SL[i] = f
+  end
+  return f
+end
+
 -- Load a window (nil when absent). Bucketed counts are read lazily into w.c: given the
 -- expected shape (W, B), one HMGET reads the meta fields and the bucket of now, which is all
 -- an admission needs while the window stays in its current bucket; buckets that expire when
 -- it moves on are read then, and every bucket only when a refusal or a read needs them all.
-local function loadWin(key, W, B)
-  local wk = P .. 'w:' .. key
+local function loadWin(key, W, B, wk)
+  wk = wk or P .. 'w:' .. key
   local s = 'L'
   if B then s = floor(now / (W / B)) % B + 1 end
-  local m = call('HMGET', wk, 'm', 'W', 'B', 'T', 'L', s)
+  local m = call('HMGET', wk, 'm', 'W', 'B', 'T', 'L', B and slot(s) or s)
   if not m[1] then return nil end
   local w = { key = key, wk = wk, mode = m[1], W = tonumber(m[2]), B = tonumber(m[3]), T = tonumber(m[4]), dirty = {}, c = {} }
   if w.mode == 'b' then
@@ -353,7 +398,7 @@ end
 local function needSlots(w, slots)
   local args, which = { w.wk }, {}
   for _, s in ipairs(slots) do
-    if w.c[s] == nil then args[#args + 1] = s; which[#which + 1] = s end
+    if w.c[s] == nil then args[#args + 1] = slot(s); which[#which + 1] = s end
   end
   if #which == 0 then return end
   local r = call('HMGET', unpack(args))
@@ -476,15 +521,15 @@ end
 -- A window key lives 2 * W + 60 s after the start of its newest bucket's first hit (so at
 -- least W + 60 s after its last hit): set when the window is created or moves to a new bucket.
 local function saveBuckets(w)
-  local args = { w.wk, 'T', w.T }
+  local args = { w.wk, 'T', num(w.T) }
   local n = 3
-  if w.fresh or w.moved then args[4], args[5] = 'L', w.L; n = 5 end
+  if w.fresh or w.moved then args[4], args[5] = 'L', num(w.L); n = 5 end
   if w.fresh then
     args[6], args[7], args[8], args[9], args[10], args[11] = 'm', 'b', 'W', w.W, 'B', w.B
     n = 11
   end
   for i = 1, w.B do
-    if w.dirty[i] or w.fresh then args[n + 1] = i; args[n + 2] = w.c[i]; n = n + 2 end
+    if w.dirty[i] or w.fresh then args[n + 1] = slot(i); args[n + 2] = num(w.c[i]); n = n + 2 end
   end
   call('HSET', unpack(args))
   if w.fresh or w.moved then call('PEXPIRE', w.wk, w.W * 2 + 60000) end
@@ -500,7 +545,7 @@ local function touch(w)
 end
 
 -- A window through the batch cache (bucketed ones; an exact window's log is read each time).
-local function cwin(key, W, B)
+local function cwin(key, W, B, wk)
   local w = CW[key]
   if w then
     if w.slotAt ~= now then
@@ -510,7 +555,7 @@ local function cwin(key, W, B)
     end
     return w
   end
-  w = loadWin(key, W, B)
+  w = loadWin(key, W, B, wk)
   if w and w.mode == 'b' then CW[key] = w end
   return w
 end
@@ -519,11 +564,16 @@ end
 local function flush()
   for _, s in pairs(CC) do
     if s.dirty then
-      local args = { s.ck, 'u', str(s.u) }
-      if s.h then args[#args + 1] = 'h'; args[#args + 1] = str(s.h) end
-      if s.x then args[#args + 1] = 'x'; args[#args + 1] = num(s.x) end
-      call('HSET', unpack(args))
-      if s.pexp then call('PEXPIRE', s.ck, s.pexp) end
+      -- x changes only with a PEXPIRE (pexp); a counter that had no field h keeps none.
+      local ck, u, h = s.ck, str(s.u), s.h
+      if s.pexp then
+        if h then call('HSET', ck, 'u', u, 'h', str(h), 'x', num(s.x)) else call('HSET', ck, 'u', u, 'x', num(s.x)) end
+        call('PEXPIRE', ck, s.pexp)
+      elseif h then
+        call('HSET', ck, 'u', u, 'h', str(h))
+      else
+        call('HSET', ck, 'u', u)
+      end
       s.dirty, s.pexp = nil, nil
     end
   end
@@ -591,26 +641,44 @@ end
 -- ---- reserve and commit: templates --------------------------------------------------------
 -- The ops of one batch mostly repeat the same request (the same limits of the same scopes),
 -- differing only in their reservation id. So a reserve's or commit's arguments other than the
--- id (and a commit's ledger entry) are a template, sent once per batch and parsed here once
--- (numbers converted, caps classified); each operation names its template by number.
+-- id (and a commit's ledger entry) are a template: one argument, its fields each written
+-- '<byte length>:<field>', sent once per batch; each operation names its template by number.
+-- A template is parsed (numbers converted, caps classified, key names built) the first time it
+-- is seen and kept in TC by prefix, kind and text: in the function library TC lives as long as
+-- the library, so the calls of a busy process mostly find their templates parsed (under EVAL it
+-- lasts one call). What is kept depends only on the text and the prefix, never on data, so it
+-- cannot go stale; it is dropped whole past TMAX templates, which bounds its memory.
 
 local TPL, PARSE = {}, {}
+local TC, TCN, TMAX = {}, 0, 512
+
+-- A template's fields.
+local function fields(s)
+  local a, i, n, find = {}, 1, #s, string.find
+  while i <= n do
+    local c = find(s, ':', i, true)
+    local len = tonumber(sub(s, i, c - 1))
+    a[#a + 1] = sub(s, c + 1, c + len)
+    i = c + len + 1
+  end
+  return a
+end
 
 -- reserve template: leaseMs, dryRun, nCounters, nWindows, (key, amount, cap, expiresAt)*,
 -- (key, windowMs, limit, weight, buckets, mode)*. holdStr is the reservation record's list of
 -- holds, '<#key>:<key><amount>|' for each counter with an amount.
-PARSE.reserve = function(o)
-  local nc, nw = tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
-  local T = { leaseMs = tonumber(ARGV[o + 1]), dry = ARGV[o + 2] == '1', nc = nc, nw = nw, holds = false,
-    ck = {}, ca = {}, cz = {}, cap = {}, capN = {}, capBig = {}, cx = {}, wk = {}, wW = {}, wL = {}, wG = {}, wB = {}, wM = {} }
+PARSE.reserve = function(a)
+  local nc, nw = tonumber(a[3]), tonumber(a[4])
+  local T = { leaseMs = tonumber(a[1]), dry = a[2] == '1', nc = nc, nw = nw, holds = false,
+    ck = {}, ckF = {}, ca = {}, cz = {}, cap = {}, capN = {}, capBig = {}, cx = {}, wk = {}, wkF = {}, wW = {}, wL = {}, wG = {}, wB = {}, wM = {} }
   local hs = {}
   for i = 1, nc do
-    local p = o + 4 + (i - 1) * 4
-    local key, a, cap = ARGV[p + 1], ARGV[p + 2], ARGV[p + 3]
-    T.ck[i], T.ca[i], T.cz[i], T.cx[i] = key, n15(a), a == '0', tonumber(ARGV[p + 4])
-    if a ~= '0' then
+    local p = 4 + (i - 1) * 4
+    local key, amt, cap = a[p + 1], a[p + 2], a[p + 3]
+    T.ck[i], T.ckF[i], T.ca[i], T.cz[i], T.cx[i] = key, P .. 'c:' .. key, n15(amt), amt == '0', tonumber(a[p + 4])
+    if amt ~= '0' then
       T.holds = true
-      hs[#hs + 1] = #key .. ':' .. key .. a .. '|'
+      hs[#hs + 1] = #key .. ':' .. key .. amt .. '|'
     end
     if cap == '' then
       T.cap[i] = false
@@ -623,27 +691,51 @@ PARSE.reserve = function(o)
   end
   T.holdStr = table.concat(hs)
   for i = 1, nw do
-    local p = o + 4 + nc * 4 + (i - 1) * 6
-    T.wk[i], T.wW[i], T.wL[i], T.wG[i], T.wB[i], T.wM[i] = ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3]), tonumber(ARGV[p + 4]), tonumber(ARGV[p + 5]), ARGV[p + 6]
+    local p = 4 + nc * 4 + (i - 1) * 6
+    local key = a[p + 1]
+    T.wk[i], T.wkF[i], T.wW[i], T.wL[i], T.wG[i], T.wB[i], T.wM[i] = key, P .. 'w:' .. key, tonumber(a[p + 2]), tonumber(a[p + 3]), tonumber(a[p + 4]), tonumber(a[p + 5]), a[p + 6]
   end
   return T
 end
 
 -- commit template: nCounters, nWindows, maxLen, (key, amount, expiresAt)*, (key, delta, at)*
-PARSE.commit = function(o)
-  local nc, nw = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2])
-  local T = { nc = nc, nw = nw, maxLen = ARGV[o + 3], dup = false, ck = {}, ca = {}, cx = {}, wk = {}, wd = {}, wa = {} }
+PARSE.commit = function(a)
+  local nc, nw = tonumber(a[1]), tonumber(a[2])
+  local T = { nc = nc, nw = nw, maxLen = a[3], dup = false, ck = {}, ckF = {}, ca = {}, cx = {}, wk = {}, wkF = {}, wd = {}, wa = {} }
   local seen = {}
   for i = 1, nc do
-    local p = o + 3 + (i - 1) * 3
-    local key = ARGV[p + 1]
+    local p = 3 + (i - 1) * 3
+    local key = a[p + 1]
     if seen[key] then T.dup = true end
     seen[key] = true
-    T.ck[i], T.ca[i], T.cx[i] = key, n15(ARGV[p + 2]), tonumber(ARGV[p + 3])
+    T.ck[i], T.ckF[i], T.ca[i], T.cx[i] = key, P .. 'c:' .. key, n15(a[p + 2]), tonumber(a[p + 3])
   end
   for i = 1, nw do
-    local p = o + 3 + nc * 3 + (i - 1) * 3
-    T.wk[i], T.wd[i], T.wa[i] = ARGV[p + 1], tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
+    local p = 3 + nc * 3 + (i - 1) * 3
+    local key = a[p + 1]
+    T.wk[i], T.wkF[i], T.wd[i], T.wa[i] = key, P .. 'w:' .. key, tonumber(a[p + 2]), tonumber(a[p + 3])
+  end
+  return T
+end
+
+-- The parsed template of a kind ('reserve', 'commit') and text, from TC or parsed now.
+local function template(kind, s)
+  local byP = TC[P]
+  if byP == nil then
+    byP = { reserve = {}, commit = {} }
+    TC[P] = byP
+  end
+  local c = byP[kind]
+  local T = c[s]
+  if T == nil then
+    T = PARSE[kind](fields(s))
+    if TCN >= TMAX then
+      TC, TCN = { [P] = byP }, 0
+      byP.reserve, byP.commit = {}, {}
+      c = byP[kind]
+    end
+    c[s] = T
+    TCN = TCN + 1
   end
   return T
 end
@@ -658,7 +750,7 @@ local function reserveTry(T, id, swept)
     local key, W, limit, weight, B, mode = T.wk[i], T.wW[i], T.wL[i], T.wG[i], T.wB[i], T.wM[i]
     local w
     -- CW holds bucketed windows only: one made earlier in this batch refuses an exact reserve's shape.
-    if mode == 'b' then w = cwin(key, W, B) else w = CW[key] or loadWin(key) end
+    if mode == 'b' then w = cwin(key, W, B, T.wkF[i]) else w = CW[key] or loadWin(key) end
     local count = 0
     if w then
       if w.mode ~= mode or w.W ~= W or w.B ~= B then return { -1, 'shape', i - 1, w.mode, num(w.W), num(w.B) } end
@@ -679,7 +771,7 @@ local function reserveTry(T, id, swept)
   local cz, cap = T.cz, T.cap
   for i = 1, nc do
     if cap[i] or (not cz[i] and not dry) then
-      local s = cnt(T.ck[i])
+      local s = cnt(T.ck[i], T.ckF[i])
       ST[i] = s
       if cap[i] then
         -- The common case inline: every operand a number below 1e15, the cap exact as a double.
@@ -762,11 +854,11 @@ end
 
 local function commitOp(T, id, ledger)
   local nc, nw = T.nc, T.nw
-  local ck, ca = T.ck, T.ca
+  local ck, ca, ckF = T.ck, T.ca, T.ckF
   local run = T.dup and {} or nil
   for i = 1, nc do
     local key = ck[i]
-    local s = cnt(key)
+    local s = cnt(key, ckF[i])
     ST[i] = s
     local base, a = s.u, ca[i]
     if run and run[key] ~= nil then base = run[key] end
@@ -778,7 +870,7 @@ local function commitOp(T, id, ledger)
   end
   -- Everything that can fail (reads of the windows, the ledger append) comes before the first
   -- change to the batch cache, so a commit Redis refuses changes nothing there.
-  for i = 1, nw do WS[i] = cwin(T.wk[i]) end
+  for i = 1, nw do WS[i] = cwin(T.wk[i], nil, nil, T.wkF[i]) end
   if ledger ~= '' then call('XADD', P .. 'ledger', 'MAXLEN', '~', T.maxLen, '*', 'e', ledger) end
   local ends, ks, as = loadRes(id)
   local found = 0
@@ -991,8 +1083,8 @@ local DIRECT = { readWindows = true, delete = true, scanKeys = true }
 `;
 
 /**
- * batch: ARGV = P, the number of templates, each template (op name, n, n arguments: see
- * PARSE), then per operation: name, now ('' = the server's TIME, read once per batch), n, n
+ * batch: ARGV = P, the number of templates, each template (op name, its fields as one string:
+ * see PARSE and template), then per operation: name, now ('' = the server's TIME, read once per batch), n, n
  * arguments (a reserve's and a commit's start with their template's number); or, for a reserve
  * or commit on the server's time, the short form 'R', template, id or 'C', template, id,
  * ledger entry. Runs the operations in order, each atomic, then writes back what the
@@ -1006,12 +1098,12 @@ const BATCH = `
 TPL = {}
 local i, N = 3, #ARGV
 for t = 1, tonumber(ARGV[2]) do
-  local n = tonumber(ARGV[i + 1])
-  TPL[t] = PARSE[ARGV[i]](i + 1)
-  i = i + 2 + n
+  TPL[t] = template(ARGV[i], ARGV[i + 1])
+  i = i + 2
 end
-local first, ids = i, {}
+local first, ids, nops = i, {}, 0
 while i <= N do
+  nops = nops + 1
   local name = ARGV[i]
   if name == 'R' then
     local id = ARGV[i + 2]
@@ -1033,7 +1125,8 @@ while i <= N do
   end
 end
 resetCache()
-prefetch(ids)
+-- One operation reads its reservation itself: no HMGET of one id first.
+if nops > 1 then prefetch(ids) end
 local out, serverNow = {}, nil
 i = first
 while i <= N do
@@ -1073,7 +1166,7 @@ return out
 `;
 
 /** The locals every part shares (in the function library they live as long as the library). */
-const LOCALS = 'local ARGV, O, NA, P, now, LEASES, RES, floor, sub, call';
+const LOCALS = 'local ARGV, O, NA, P, now, LEASES, RES, floor, sub, call, sfmt';
 
 /** The batch as one EVAL script (servers without Functions): the helpers are built on every call. */
 export const SCRIPTS = { batch: `${LOCALS} = ARGV\n${HELPERS}${OPS}${SETUP}${BATCH}` } as const;
