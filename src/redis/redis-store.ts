@@ -4,7 +4,7 @@
  * costs one round trip to admit and one to settle, whatever the number of limits and scopes;
  * and the operations of concurrent callers travel together, one script call per batch.
  */
-import { InvalidInputError, MAX_UNITS, scopeMatches, type Clock } from '../core/index.js';
+import { InvalidInputError, MAX_UNITS, MIN_UNITS, scopeMatches, type Clock } from '../core/index.js';
 import {
   validateWindowShape,
   type CommitRequest,
@@ -68,7 +68,6 @@ interface QueuedOp {
   readonly reject: (error: unknown) => void;
 }
 
-const MIN_UNITS = -(2n ** 63n);
 const OPTION_KEYS = new Set(['client', 'prefix', 'clock', 'commandTimeoutMs', 'ledgerMaxLen', 'maxInFlight']);
 const GLOB = /[*?[\]\\]/g;
 
