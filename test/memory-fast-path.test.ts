@@ -8,6 +8,22 @@ import { ManualClock } from 'agent-governor/testing';
 const budget = [{ id: 'b', scope: { project: 'p' }, amount: '1' }];
 const call = { scope: { project: 'p' }, estimate: { cost: '0.25' } };
 
+const COST = 'c|project=p|cost|total';
+const WINDOW = { key: 'w|project=p|requests|w60000/10', windowMs: 60_000, buckets: 10, limit: 10 };
+
+/** A governor with the budget and a 10-a-minute rate limit on project p, on a MemoryStore. */
+function budgetAndRate() {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = new MemoryStore({ clock });
+  const gov = createGovernor({
+    clock,
+    store,
+    budgets: budget,
+    limits: [{ id: 'rpm', scope: { project: 'p' }, meter: 'requests', max: 10, window: '1m' }],
+  });
+  return { clock, store, gov };
+}
+
 describe('the MemoryStore fast path', () => {
   it('calls a spied reserve and commit, with the same requests as the fast path would make', async () => {
     const clock = new ManualClock();
@@ -155,16 +171,7 @@ describe('a reservation the governor holds by handle is still the store’s by i
   it('finds a counter or window dropped since the last call anew, instead of the one that call found', async () => {
     // The governor sends the same item arrays call after call, and the store keeps the counters and
     // windows it found for them: a delete or a sweep in between must make it look them up again.
-    const clock = new ManualClock(1_700_000_000_000);
-    const store = new MemoryStore({ clock });
-    const gov = createGovernor({
-      clock,
-      store,
-      budgets: budget,
-      limits: [{ id: 'rpm', scope: { project: 'p' }, meter: 'requests', max: 10, window: '1m' }],
-    });
-    const COST = 'c|project=p|cost|total';
-    const WINDOW = { key: 'w|project=p|requests|w60000/10', windowMs: 60_000, buckets: 10, limit: 10 };
+    const { clock, store, gov } = budgetAndRate();
     await gov.guard(call, () => 1);
     await gov.guard(call, () => 1);
     expect(store.read([COST])).toEqual([{ used: 500_000_000_000n, held: 0n }]);
@@ -187,15 +194,7 @@ describe('a reservation the governor holds by handle is still the store’s by i
   });
 
   it('finds a window the incremental sweep dropped anew', async () => {
-    const clock = new ManualClock(1_700_000_000_000);
-    const store = new MemoryStore({ clock });
-    const gov = createGovernor({
-      clock,
-      store,
-      budgets: budget,
-      limits: [{ id: 'rpm', scope: { project: 'p' }, meter: 'requests', max: 10, window: '1m' }],
-    });
-    const WINDOW = { key: 'w|project=p|requests|w60000/10', windowMs: 60_000, buckets: 10, limit: 10 };
+    const { clock, store, gov } = budgetAndRate();
     await gov.guard(call, () => 1);
     await gov.guard(call, () => 1);
     clock.advance(61_000);
