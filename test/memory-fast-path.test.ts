@@ -221,7 +221,9 @@ describe('a reservation the governor holds by handle is still the store’s by i
     store.commitHeld(hold('b'), { id: 'b', counters: commits }, clock.now());
     expect(store.read(['k'])).toEqual([{ used: MAX_UNITS - 5n, held: 0n }]);
     const c = hold('c');
-    expect(() => store.commitHeld(c, { id: 'c', counters: commits }, clock.now())).toThrow(/counters\[0\]\.amount would take the counter past the signed 64-bit range/);
+    expect(() => store.commitHeld(c, { id: 'c', counters: commits }, clock.now())).toThrow(
+      /counters\[0\]\.amount would take the counter past the signed 64-bit range/,
+    );
     expect(store.read(['k'])).toEqual([{ used: MAX_UNITS - 5n, held: 10n }]);
     expect(store.releaseHeld(c)).toBe(true);
     // Holding: another reservation leaves less than 10 below the maximum.
