@@ -301,6 +301,12 @@ interface AdmissionShape {
   items: readonly CounterItem[] | undefined;
   /** What a settle with nothing reported commits (the estimate), built on first such settle. */
   commits: SettleCommits | undefined;
+  /**
+   * The last estimate found to give this shape's amounts and window weights. A memoised request
+   * (see requestMemo) brings the same Map, never changed, call after call: then they need no
+   * comparing again.
+   */
+  estimate: ReadonlyMap<string, bigint> | undefined;
 }
 
 /** The usage text of an estimate, for settles with nothing reported (see Governor.estimateUsage). */
@@ -400,7 +406,7 @@ function admissionShape(
     scope: w.scope,
     scopeKey: w.scopeKey,
   }));
-  return { counters, keys, periods, expires, amounts, reserved, holds, windows, items: undefined, commits: undefined };
+  return { counters, keys, periods, expires, amounts, reserved, holds, windows, items: undefined, commits: undefined, estimate: undefined };
 }
 
 /** The store's counter items of a shape: its reserved counters with their amounts and caps. */
@@ -961,14 +967,18 @@ export class Governor implements ReservationOwner {
   private planShape(plan: Plan, estimate: ReadonlyMap<string, bigint>, now: number): AdmissionShape {
     let s = this.shapes.get(plan);
     const list = plan.counters;
+    const same = s !== undefined && s.estimate === estimate;
     for (let i = 0; i < list.length; i++) {
       const c = list[i] as PlanCounter;
       if (c.tracker !== undefined && (now >= c.periodEnd || now < c.periodStart)) refreshPeriod(c, now);
-      if (s !== undefined && (s.keys[i] !== c.key || s.expires[i] !== c.expiresAt || s.amounts[i] !== (estimate.get(c.meter) ?? 0n))) {
+      if (
+        s !== undefined &&
+        (s.keys[i] !== c.key || s.expires[i] !== c.expiresAt || (!same && s.amounts[i] !== (estimate.get(c.meter) ?? 0n)))
+      ) {
         s = undefined;
       }
     }
-    if (s !== undefined) {
+    if (s !== undefined && !same) {
       const ws = plan.windows;
       for (let i = 0; i < ws.length; i++) {
         const w = ws[i] as PlanWindow;
@@ -982,6 +992,7 @@ export class Governor implements ReservationOwner {
       s = admissionShape(list, plan.windows, estimate, now, undefined);
       this.shapes.set(plan, s);
     }
+    s.estimate = estimate;
     return s;
   }
 
