@@ -219,7 +219,7 @@ describe('RedisStore batches', () => {
 describe('RedisStore templates and single operations', () => {
   const cap = (key: string, amount: bigint, c: bigint): { key: string; amount: bigint; cap: bigint } => ({ key, amount, cap: c });
 
-  it('a template parsed in one call serves the next; a changed template is parsed anew', async () => {
+  it('a request repeated, then changed, is answered exactly whether its template was kept or parsed anew', async () => {
     const { client: c, batches } = counting();
     const s = store(c);
     expect(await s.reserve({ id: 'a', counters: [cap('k', 3n, 10n)], leaseMs: 60_000 })).toMatchObject({ ok: true });
@@ -299,6 +299,24 @@ describe('RedisStore templates and single operations', () => {
     expect(again.every((r) => !r.ok && r.failure.type === 'counter' && r.failure.held === 1n)).toBe(true);
     const read = await s.read(keys);
     expect(read.every((c) => c.used === 0n && c.held === 1n)).toBe(true);
+  });
+
+  it('stays exact when one-use commit templates (each its own amount) pass the number kept', async () => {
+    const s = store(client);
+    const keys = Array.from({ length: 600 }, (_, i) => `u${i}`);
+    const held = await Promise.all(keys.map((k, i) => s.reserve({ id: `h${i}`, counters: [cap(k, 1000n, 10_000n)], leaseMs: 60_000 })));
+    expect(held.every((r) => r.ok)).toBe(true);
+    // Usage reported per call: every commit its own amount, so its own template.
+    const done = await Promise.all(keys.map((k, i) => s.commit({ id: `h${i}`, counters: [{ key: k, amount: BigInt(i + 1) }] })));
+    expect(done.every((r, i) => r.found && r.used[0] === BigInt(i + 1))).toBe(true);
+    // The reserve template of the first calls is used again: 1 + 9,999 fits the cap of 10,000 on u0, not on u1.
+    const next = await Promise.all([0, 1].map((i) => s.reserve({ id: `n${i}`, counters: [cap(keys[i]!, 9_999n, 10_000n)], leaseMs: 60_000 })));
+    expect(next.map((r) => r.ok)).toEqual([true, false]);
+    expect(await s.read(['u0', 'u1', 'u599'])).toEqual([
+      { used: 1n, held: 9_999n },
+      { used: 2n, held: 0n },
+      { used: 600n, held: 0n },
+    ]);
   });
 
   it('keys with characters beyond ASCII: template fields are counted in UTF-8 bytes', async () => {

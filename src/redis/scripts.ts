@@ -647,10 +647,13 @@ end
 -- is seen and kept in TC by prefix, kind and text: in the function library TC lives as long as
 -- the library, so the calls of a busy process mostly find their templates parsed (under EVAL it
 -- lasts one call). What is kept depends only on the text and the prefix, never on data, so it
--- cannot go stale; it is dropped whole past TMAX templates, which bounds its memory.
+-- cannot go stale. Each kind is dropped whole past TMAX templates of it, which bounds its memory:
+-- commits that report their usage (or adjust a window) mostly make one-use templates, and they
+-- must not push out the reserve templates that are used again and again.
 
 local TPL, PARSE = {}, {}
-local TC, TCN, TMAX = {}, 0, 512
+local TC, TMAX = {}, 512
+local TCN = { reserve = 0, commit = 0 }
 
 -- A template's fields.
 local function fields(s)
@@ -729,13 +732,18 @@ local function template(kind, s)
   local T = c[s]
   if T == nil then
     T = PARSE[kind](fields(s))
-    if TCN >= TMAX then
-      TC, TCN = { [P] = byP }, 0
-      byP.reserve, byP.commit = {}, {}
+    if TCN[kind] >= TMAX then
+      -- This kind's templates go, for every prefix; a prefix left with none of either kind goes too.
+      local keep = {}
+      for p, t in pairs(TC) do
+        t[kind] = {}
+        if p == P or next(t.reserve) ~= nil or next(t.commit) ~= nil then keep[p] = t end
+      end
+      TC, TCN[kind] = keep, 0
       c = byP[kind]
     end
     c[s] = T
-    TCN = TCN + 1
+    TCN[kind] = TCN[kind] + 1
   end
   return T
 end
