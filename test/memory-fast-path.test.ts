@@ -232,4 +232,25 @@ describe('a reservation the governor holds by handle is still the store’s by i
     expect(store.read(['k'])).toEqual([{ used: MAX_UNITS - 5n, held: MAX_UNITS - 5n }]);
     expect(store.size.reservations).toBe(1);
   });
+
+  it('finds a counter the incremental sweep dropped anew', () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock });
+    // A counter that may be dropped 10 ms from now, once idle.
+    const items = [{ key: 'k', amount: 2n, cap: 100n, expiresAt: clock.now() + 10 }];
+    const hold = (id: string) => {
+      const h = store.holdAt({ id, counters: items, leaseMs: 1000 }, clock.now());
+      if (!h.ok || h.held === undefined) throw new Error('not held');
+      return h.held;
+    };
+    expect(store.releaseHeld(hold('a'))).toBe(true);
+    expect(store.releaseHeld(hold('b'))).toBe(true);
+    clock.advance(11);
+    // Operations on other keys walk the store, which drops the idle, expired counter.
+    for (let i = 0; i < 300 && store.keys('k').length > 0; i++) store.add([{ key: `other-${i}`, amount: 1n }]);
+    expect(store.keys('k')).toEqual([]);
+    hold('c');
+    expect(store.read(['k'])).toEqual([{ used: 0n, held: 2n }]);
+    expect(store.keys('k')).toEqual(['k']);
+  });
 });

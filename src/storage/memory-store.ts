@@ -117,6 +117,8 @@ export class MemoryStore implements Store {
   private gen = 0;
   private known: Known | undefined = undefined;
   private knownCommit: KnownCommit | undefined = undefined;
+  /** The items of the governor's last commit not taken from knownCommit (see commitCore). */
+  private lastCommitItems: CommitRequest['counters'] | undefined = undefined;
   private counterSweep: Iterator<[string, Counter]> | undefined;
   private windowSweep: Iterator<[string, WindowCounter]> | undefined;
 
@@ -482,8 +484,11 @@ export class MemoryStore implements Store {
         used[i] = c.used;
       }
     } else {
-      // Remembered for the governor's next commit of these items (see Known), if their keys are distinct.
-      const cs = out === undefined || !distinctKeys(items) ? undefined : new Array<Counter>(items.length);
+      // Remembered for the governor's next commit of these items (see Known) once it sent the same
+      // array twice in a row (a usage it reported makes a new array each time), if the keys are distinct.
+      const again = out !== undefined && items === this.lastCommitItems;
+      if (out !== undefined) this.lastCommitItems = items;
+      const cs = again && distinctKeys(items) ? new Array<Counter>(items.length) : undefined;
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
         const c = this.counterFor(it.key, it.expiresAt);
