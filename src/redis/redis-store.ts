@@ -180,7 +180,7 @@ export class RedisStore implements Store {
       }
       return { ok: false, failure: { type: 'counter', index, used: BigInt(r[3] as string), held: BigInt(r[4] as string) } };
     }
-    throw this.scriptError(r, 'windows', 'counters', req.id);
+    throw this.scriptError(r, 'windows', 'counters', req.id, items);
   }
 
   async commit(req: CommitRequest): Promise<CommitResult> {
@@ -208,7 +208,7 @@ export class RedisStore implements Store {
       this.lastCommit = { vals, tpl };
     }
     const r = (await this.run('commit', [req.id, ledger], req.deferrable === true, tpl)) as unknown[];
-    if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id);
+    if (r[0] === -1) throw this.scriptError(r, 'windows', 'counters', req.id, cs);
     const used: bigint[] = [];
     for (let i = 1; i < r.length; i++) used.push(BigInt(r[i] as string));
     return { found: r[0] === 1, used };
@@ -230,7 +230,7 @@ export class RedisStore implements Store {
       args.push(it.key, String(it.amount), expiry(it.expiresAt, `items[${i}].expiresAt`));
     }
     const r = (await this.run('add', args)) as unknown[];
-    if (r[0] === -1) throw this.scriptError(r, 'windows', 'items');
+    if (r[0] === -1) throw this.scriptError(r, 'windows', 'items', undefined, items);
     return r.map((v) => BigInt(v as string));
   }
 
@@ -461,7 +461,14 @@ export class RedisStore implements Store {
     );
   }
 
-  private scriptError(r: unknown[], windowField: string, counterField: string, id?: string): InvalidInputError {
+  /** The error of a script's refusal; `items`: the request's counters, whose amount an overflow echoes. */
+  private scriptError(
+    r: unknown[],
+    windowField: string,
+    counterField: string,
+    id?: string,
+    items?: readonly { readonly amount: bigint }[],
+  ): InvalidInputError {
     const index = Number(r[2]);
     switch (r[1]) {
       case 'shape': {
@@ -477,7 +484,11 @@ export class RedisStore implements Store {
       case 'dupid':
         return new InvalidInputError('id', 'is already a live reservation', id);
       case 'overflow':
-        return new InvalidInputError(`${counterField}[${index}].amount`, 'would take the counter past the signed 64-bit range', undefined);
+        return new InvalidInputError(
+          `${counterField}[${index}].amount`,
+          'would take the counter past the signed 64-bit range',
+          items?.[index]?.amount,
+        );
       default:
         return new InvalidInputError('request', `was refused by the store (${String(r[1])})`, undefined);
     }

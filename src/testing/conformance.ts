@@ -511,12 +511,20 @@ export function storeConformance(h: ConformanceHarness, options: ConformanceOpti
           { key: 'n', amount: 5n },
           { key: 'm', amount: 1n },
         ];
-        await rejectsInvalid(() => s.commit({ id: 'r', counters: both }), /amount/);
-        await rejectsInvalid(() => s.add(both), /amount/);
+        // The refusal names the item and echoes its amount.
+        await rejectsInvalid(() => s.commit({ id: 'r', counters: both }), /counters\[1\]\.amount .*64-bit range \(got 1n\)/);
+        await rejectsInvalid(() => s.add(both), /items\[1\]\.amount .*64-bit range \(got 1n\)/);
         assert.deepEqual(await s.read(['m', 'n']), [
           { used: MAX_UNITS, held: 1n },
           { used: 0n, held: 0n },
         ]);
+        // And at the other end: an add below -2^63, a cap below it.
+        const MIN = -MAX_UNITS - 1n;
+        await rejectsInvalid(() => s.add([{ key: 'k', amount: MIN - 1n }]), /amount/);
+        assert.deepEqual(await s.add([{ key: 'low', amount: MIN }]), [MIN]);
+        await rejectsInvalid(() => s.add([{ key: 'low', amount: -1n }]), /items\[0\]\.amount/);
+        await rejectsInvalid(() => s.reserve({ id: 'x', counters: [{ key: 'k', amount: 1n, cap: MIN - 1n }], leaseMs: 1000 }), /cap/);
+        assert.deepEqual(await s.read(['low']), [{ used: MIN, held: 0n }]);
         // Holding past the range is refused too.
         await rejectsInvalid(() => s.reserve({ id: 'r2', counters: [{ key: 'm', amount: MAX_UNITS }], leaseMs: 1000 }), /amount/);
         assert.equal(await s.release('r'), true);
