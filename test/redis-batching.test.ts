@@ -310,7 +310,9 @@ describe('RedisStore templates and single operations', () => {
     const done = await Promise.all(keys.map((k, i) => s.commit({ id: `h${i}`, counters: [{ key: k, amount: BigInt(i + 1) }] })));
     expect(done.every((r, i) => r.found && r.used[0] === BigInt(i + 1))).toBe(true);
     // The reserve template of the first calls is used again: 1 + 9,999 fits the cap of 10,000 on u0, not on u1.
-    const next = await Promise.all([0, 1].map((i) => s.reserve({ id: `n${i}`, counters: [cap(keys[i]!, 9_999n, 10_000n)], leaseMs: 60_000 })));
+    const next = await Promise.all(
+      [0, 1].map((i) => s.reserve({ id: `n${i}`, counters: [cap(keys[i]!, 9_999n, 10_000n)], leaseMs: 60_000 })),
+    );
     expect(next.map((r) => r.ok)).toEqual([true, false]);
     expect(await s.read(['u0', 'u1', 'u599'])).toEqual([
       { used: 1n, held: 9_999n },
