@@ -1731,9 +1731,14 @@ export class Governor implements ReservationOwner {
     while (this.settling.size > 0) await Promise.all(this.settling);
   }
 
-  /** Stop: wait for charges on their way, remove listeners and close the store. */
+  /**
+   * Stop: wait for charges on their way and for the work they started in the background
+   * (budget alerts: their record in the store and their channels), remove listeners and close
+   * the store.
+   */
   async close(): Promise<void> {
     await this.flush();
+    await this.budgets.idle();
     this.budgets.stop();
     this.tracker.close();
     this.events.clear();

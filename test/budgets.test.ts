@@ -382,6 +382,33 @@ describe('checks and alerts (seed 004)', () => {
     expect(seen.map((a) => a.threshold)).toEqual([50, 75, 100]);
   });
 
+  it('close() waits for the alerts a settle started, their record in the store and their channels', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const delivered: number[] = [];
+    const { gov } = setup({
+      alertChannels: [
+        async (a) => {
+          await gate;
+          delivered.push(a.threshold);
+        },
+      ],
+    });
+    gov.budgets.createAgent({ id: 'a', initialBudget: '10', priority: 5 });
+    await spend(gov, 'a', '6'); // past 50 %: the alert is recorded and delivered in the background
+    let closed = false;
+    const closing = gov.close().then(() => {
+      closed = true;
+    });
+    // Many turns of the event loop: a close that does not wait for the channel is done by then.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    open();
+    await closing;
+    // Delivered (after its record was written) before close() resolved.
+    expect(delivered).toEqual([50]);
+  });
+
   it('a failing channel is reported as listener.error and does not stop the others', async () => {
     const { gov } = setup({
       alertChannels: [
