@@ -9,6 +9,8 @@ import { connectRedis, dropPrefix, freshPrefix } from './redis-helpers.js';
 
 let client: Redis;
 let prefix: string;
+/** The prefixes of the stores a test opened (see store). */
+const used: string[] = [];
 const clock = new ManualClock(Date.UTC(2026, 0, 5));
 const open: { close(): unknown }[] = [];
 
@@ -20,7 +22,8 @@ afterAll(async () => {
 });
 afterEach(async () => {
   for (const o of open.splice(0)) await o.close();
-  await dropPrefix(client, prefix);
+  // Every prefix a test used, not only its last: a test may open stores on several.
+  for (const p of new Set([...used.splice(0), prefix])) await dropPrefix(client, p);
 });
 
 /** A client that records the script calls (FCALL / EVALSHA / EVAL): the operation names in each. */
@@ -54,13 +57,14 @@ function counting(): { client: Redis; batches: string[][] } {
 
 function store(c: Redis, options: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}): RedisStore {
   prefix = freshPrefix('batch');
+  used.push(prefix);
   const s = new RedisStore({ client: c, prefix, clock, ...options });
   open.push(s);
   return s;
 }
 
 describe('RedisStore batches', () => {
-  it('sends the operations of 50 concurrent callers in one script call, each answered on its own', async () => {
+  it('sends the operations of 50 concurrent callers in two script calls on their way together, each answered on its own', async () => {
     const { client: c, batches } = counting();
     const s = store(c);
     await s.read(['k']); // loads the library: later counts are of batches only
@@ -68,7 +72,8 @@ describe('RedisStore batches', () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => s.reserve({ id: `r${i}`, counters: [{ key: 'k', amount: 1n, cap: 30n }], leaseMs: 60_000 })),
     );
-    expect(batches.map((b) => b.length)).toEqual([50]);
+    // Shared between the two batches that may be on their way (maxInFlight 2): see the test below.
+    expect(batches.map((b) => b.length)).toEqual([25, 25]);
     // In queue order: the first 30 fit under the cap, the other 20 are refused and see all 30 held.
     expect(results.filter((r) => r.ok)).toHaveLength(30);
     expect(results.slice(0, 30).every((r) => r.ok)).toBe(true);
@@ -104,6 +109,27 @@ describe('RedisStore batches', () => {
     expect(await Promise.all(second)).toEqual([2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n].map((v) => [v]));
     expect(await Promise.all(third)).toEqual([12n, 13n, 14n, 15n, 16n].map((v) => [v]));
     expect(batches.map((b) => b.length)).toEqual([1, 10, 5]);
+  });
+
+  it('shares what is queued between the batches it may have on their way, never cutting off fewer than 16', async () => {
+    const { client: c, batches } = counting();
+    const s = store(c);
+    await s.read(['k']);
+    batches.length = 0;
+    // 64 at once: two batches of 32 on their way together, in order.
+    const a = Array.from({ length: 64 }, () => s.add([{ key: 'k', amount: 1n }]));
+    expect((await Promise.all(a)).map(([v]) => v)).toEqual(Array.from({ length: 64 }, (_, i) => BigInt(i + 1)));
+    // 20 at once: one batch (cut in two, each part would be under 16); 32: two of 16.
+    await Promise.all(Array.from({ length: 20 }, () => s.add([{ key: 'k', amount: 1n }])));
+    await Promise.all(Array.from({ length: 32 }, () => s.add([{ key: 'k', amount: 1n }])));
+    expect(batches.map((b) => b.length)).toEqual([32, 32, 20, 16, 16]);
+    // One batch at a time: nothing to share with.
+    const { client: c1, batches: one } = counting();
+    const s1 = store(c1, { maxInFlight: 1 });
+    await Promise.all(Array.from({ length: 64 }, () => s1.add([{ key: 'j', amount: 1n }])));
+    expect(one.map((b) => b.length)).toEqual([64]);
+    expect(await s.read(['k'])).toEqual([{ used: 116n, held: 0n }]);
+    expect(await s1.read(['j'])).toEqual([{ used: 64n, held: 0n }]);
   });
 
   it("on the server's time, reserves and commits take the short form, mixed in one batch with other operations", async () => {

@@ -52,6 +52,12 @@ export interface RedisStoreOptions {
 }
 
 /** Operations per script call at most (a bigger queue goes in several batches). */
+/**
+ * The fewest operations a batch, or what is left after it, is cut down to when the work is
+ * shared between the batches in flight (see flush): below that, a batch's fixed cost in Redis
+ * outweighs the overlap.
+ */
+const MIN_SHARE = 16;
 const MAX_BATCH = 256;
 
 interface QueuedOp {
@@ -83,6 +89,8 @@ export class RedisStore implements Store {
   private readonly maxInFlight: number;
   private queue: QueuedOp[] = [];
   private inFlight = 0;
+  /** Operations in the batches on their way. */
+  private inFlightOps = 0;
   private scheduled = false;
   private idle: (() => void)[] = [];
   private deferred = false;
@@ -387,8 +395,15 @@ export class RedisStore implements Store {
     this.scheduled = false;
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const q = this.queue;
-      this.queue = q.length > MAX_BATCH ? q.slice(MAX_BATCH) : [];
-      this.send(q.length > MAX_BATCH ? q.slice(0, MAX_BATCH) : q);
+      // A batch takes its share of the operations queued and in flight, if that leaves both it
+      // and the rest MIN_SHARE or more. Many callers that all wait on one batch would otherwise
+      // send their next operations together too: Node and Redis would take turns, each idle
+      // while the other works. Shared, one batch runs in Redis while Node answers the other's callers.
+      let n = Math.min(q.length, MAX_BATCH);
+      const share = Math.ceil((q.length + this.inFlightOps) / this.maxInFlight);
+      if (share < n && share >= MIN_SHARE && n - share >= MIN_SHARE) n = share;
+      this.queue = q.length > n ? q.slice(n) : [];
+      this.send(q.length > n ? q.slice(0, n) : q);
     }
   };
 
@@ -437,9 +452,11 @@ export class RedisStore implements Store {
     if (count > 0) argv[1] = String(count);
     for (const a of body) argv.push(a);
     this.inFlight++;
+    this.inFlightOps += ops.length;
     this.conn.script('batch', this.route, argv).then(
       (reply) => {
         this.inFlight--;
+        this.inFlightOps -= ops.length;
         if (!Array.isArray(reply) || reply.length !== ops.length) {
           const e = new Error(`RedisStore: a batch of ${ops.length} operations got an unexpected reply`);
           for (const op of ops) op.reject(e);
@@ -455,6 +472,7 @@ export class RedisStore implements Store {
       },
       (e: unknown) => {
         this.inFlight--;
+        this.inFlightOps -= ops.length;
         for (const op of ops) op.reject(e);
         this.schedule();
       },
