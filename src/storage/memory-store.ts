@@ -117,6 +117,8 @@ export class MemoryStore implements Store {
   private gen = 0;
   private known: Known | undefined = undefined;
   private knownCommit: KnownCommit | undefined = undefined;
+  /** The items of the governor's last hold not taken from known (see reserveWrite). */
+  private lastHoldItems: readonly CounterItem[] | undefined = undefined;
   /** The items of the governor's last commit not taken from knownCommit (see commitCore). */
   private lastCommitItems: CommitRequest['counters'] | undefined = undefined;
   private counterSweep: Iterator<[string, Counter]> | undefined;
@@ -329,8 +331,11 @@ export class MemoryStore implements Store {
     }
     if (holds > 0) {
       const list = new Array<Counter | bigint>(holds * 2);
-      // The governor's holds (not indexed) are remembered for the next one with the same items (see Known).
-      const known = indexed ? undefined : new Array<Counter>(items.length);
+      // The governor's holds (not indexed) are remembered for the next one with the same items (see
+      // Known) once they came twice in a row: calls on many scopes in turn would rebuild it each time.
+      const again = !indexed && items === this.lastHoldItems;
+      if (!indexed) this.lastHoldItems = items;
+      const known = again ? new Array<Counter>(items.length) : undefined;
       let n = 0;
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
