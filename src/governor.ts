@@ -1738,7 +1738,12 @@ export class Governor implements ReservationOwner {
    */
   async close(): Promise<void> {
     await this.flush();
-    await this.budgets.idle();
+    try {
+      await this.budgets.idle();
+    } catch (error) {
+      // A store that cannot take the registry's last writes is reported; the store is still closed.
+      this.events.emit('store.error', { operation: 'budgets.registry', error, at: this.clock.now() });
+    }
     this.budgets.stop();
     this.tracker.close();
     this.events.clear();

@@ -19,6 +19,27 @@ const spend = (gov: Governor, agent: string, cost: string): Promise<unknown> =>
   gov.guard({ scope: gov.budgets.scopeOf(agent), estimate: { cost } }, () => 'ok');
 
 describe('pools and agents shared through the store', () => {
+  it('close() waits for the registry write on its way; a store that refuses it is reported, and still closed', async () => {
+    const clock = new ManualClock(T0);
+    let closed = 0;
+    class Failing extends MemoryStore {
+      override compareAndSet(): never {
+        throw new Error('store down');
+      }
+      override close(): void {
+        closed++;
+      }
+    }
+    const gov = createGovernor({ clock, store: new Failing({ clock }) });
+    const errors: string[] = [];
+    gov.on('store.error', (e) => errors.push(`${e.operation}: ${(e.error as Error).message}`));
+    gov.budgets.createPool({ name: 'p', initialBudget: '10', priority: 5 });
+    await gov.close();
+    expect(closed).toBe(1);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(errors)).toEqual(new Set(['budgets.registry: store down']));
+  });
+
   it('a second governor sees pools, agents and service levels on first use of an id, and enforces them', async () => {
     const { a, b } = pair();
     a.budgets.createPool({ name: 'research', initialBudget: '10', priority: 7, metadata: { team: 'ml' }, workspace: 'acme' });
