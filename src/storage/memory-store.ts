@@ -461,13 +461,7 @@ export class MemoryStore implements Store {
         if (typeof a !== 'bigint' || a < 0n || a > MAX_UNITS)
           throw new InvalidInputError(`counters[${i}].amount`, 'must be a bigint from 0 to 2^63 - 1', a);
       }
-      // Like Redis's INCRBY: a counter holds a signed 64-bit integer; refused before anything changes.
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i]!;
-        let used = this.counters.get(it.key)?.used ?? 0n;
-        for (let j = 0; j < i; j++) if (items[j]!.key === it.key) used += items[j]!.amount;
-        if (used > MAX_UNITS - it.amount) throw overflow(i, it.amount);
-      }
+      this.assertInRange(items, 'counters');
     }
     // Leases expired in the tick above are done: not found, as if taken out of the index.
     const r = held === undefined ? this.byId(req.id) : held.done ? undefined : held;
@@ -524,12 +518,7 @@ export class MemoryStore implements Store {
       if (typeof a !== 'bigint' || a > MAX_UNITS || a < MIN_UNITS)
         throw new InvalidInputError(`items[${i}].amount`, 'must be a signed 64-bit bigint', a);
     }
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      let used = (this.counters.get(it.key)?.used ?? 0n) + it.amount;
-      for (let j = 0; j < i; j++) if (items[j]!.key === it.key) used += items[j]!.amount;
-      if (used > MAX_UNITS || used < MIN_UNITS) throw overflow(i, it.amount, 'items');
-    }
+    this.assertInRange(items, 'items');
     return items.map((it) => {
       const c = this.counterFor(it.key, it.expiresAt);
       c.used += it.amount;
@@ -723,6 +712,19 @@ export class MemoryStore implements Store {
         this.windows.delete(n.value[0]);
         this.gen++;
       }
+    }
+  }
+
+  /**
+   * Like Redis's INCRBY, a counter holds a signed 64-bit integer: throws (before anything
+   * changes) if adding `items` in order would take one out of that range.
+   */
+  private assertInRange(items: readonly { readonly key: string; readonly amount: bigint }[], field: string): void {
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      let used = (this.counters.get(it.key)?.used ?? 0n) + it.amount;
+      for (let j = 0; j < i; j++) if (items[j]!.key === it.key) used += items[j]!.amount;
+      if (used > MAX_UNITS || used < MIN_UNITS) throw overflow(i, it.amount, field);
     }
   }
 
